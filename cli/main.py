@@ -1,0 +1,19 @@
+"""Entry point of the ``gongji`` console script."""
+
+from __future__ import annotations
+
+import typer
+
+from cli import conformance
+
+app = typer.Typer(
+    name="gongji",
+    help="共济 gongji: event-sourced ledger of employee medical insurance personal accounts "
+         "(职工医保个人账户) and ordinary outpatient pooling (普通门诊统筹).",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
+app.add_typer(conformance.app, name="conformance")
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,153 @@
+"""Commands that enroll people and put money into accounts (DOMAIN.md 4).
+
+Each handler follows FORMAT.md's order of checks: the person, the policy in force, a
+reused id, the account's state, then the rule itself.
+"""
+
+from __future__ import annotations
+
+from ledger.account import Account
+from ledger.commands import (
+    CreditAllotment,
+    CreditLumpSum,
+    EnrollPerson,
+    RecordContribution,
+    RecordRetirement,
+)
+from ledger.core import LedgerCore
+from ledger.results import Credited, Done
+from ledger.transaction import LumpSum
+from policies import credits
+from policies.calendar import Month
+from policies.errors import ErrorCode, LedgerError
+
+
+class CreditCommands(LedgerCore):
+    """Enrollment, contributions, allotments, lump sums, retirement."""
+
+    def enroll(self, cmd: EnrollPerson) -> Done:
+        """Enroll a person; enrolling again with the same facts is a harmless retry."""
+        if cmd.region not in self.book.versions:
+            raise LedgerError(
+                ErrorCode.INVALID_INPUT,
+                f"region: unknown region {cmd.region!r}; one of {self.book.regions}",
+                field="region",
+            )
+        current = self.book.versions[cmd.region][-1]
+        scheme = cmd.scheme or current.default_scheme
+        if scheme not in current.schemes:
+            raise LedgerError(
+                ErrorCode.INVALID_INPUT,
+                f"scheme: {scheme!r} is not a scheme of {cmd.region}; one of {sorted(current.schemes)}",
+                field="scheme",
+            )
+        facts = dict(
+            person=cmd.person, region=cmd.region, birth_date=cmd.birth_date, scheme=scheme,
+            has_account=current.scheme(scheme).account, retired_on=cmd.retired_on,
+            standard_years=cmd.standard_years, total_years=cmd.total_years,
+            lump_sum_until=str(cmd.lump_sum_until) if cmd.lump_sum_until else None,
+        )
+
+        def decide() -> Done:
+            try:
+                existing = self.account(cmd.person)
+            except LedgerError:
+                self.save(Account(**facts))
+                return Done()
+            self.same_request(existing.enrolled_as, facts, f"person {cmd.person!r}")
+            return Done()
+
+        return self.write(decide)
+
+    def credit_contribution(self, cmd: RecordContribution) -> Credited:
+        """An employed month's credit, once per person and month."""
+
+        def decide() -> Credited:
+            account = self.account(cmd.person)
+            policy = self.policy(account.region, cmd.month.last_day)
+            month = str(cmd.month)
+            if month in account.credited:
+                kind, base, amount = account.credited[month]
+                self.same_request({"kind": kind, "base": base},
+                                  {"kind": "contribution", "base": cmd.base},
+                                  f"{cmd.person}'s credit for {month}")
+                return Credited(amount)
+            self._require_creditable(account, cmd.month)
+            credit = credits.contribution_credit(policy, account.facts, cmd.month, cmd.base)
+            account.credit_contribution(month, cmd.base, credit.amount, credit.article)
+            self.save(account)
+            return Credited(credit.amount, credit.article)
+
+        return self.write(decide)
+
+    def credit_allotment(self, cmd: CreditAllotment) -> Credited:
+        """A retired month's allotment, once per person and month."""
+
+        def decide() -> Credited:
+            account = self.account(cmd.person)
+            policy = self.policy(account.region, cmd.month.last_day)
+            month = str(cmd.month)
+            if month in account.credited:
+                kind, _, amount = account.credited[month]
+                self.same_request({"kind": kind}, {"kind": "allotment"},
+                                  f"{cmd.person}'s credit for {month}")
+                return Credited(amount)
+            self._require_creditable(account, cmd.month)
+            credit = credits.retired_allotment(policy, account.facts, cmd.month)
+            account.credit_allotment(month, credit.amount, credit.basis, credit.article)
+            self.save(account)
+            return Credited(credit.amount, credit.article)
+
+        return self.write(decide)
+
+    def credit_lump_sum(self, cmd: CreditLumpSum) -> Credited:
+        """A one-off prepay/back-pay credit (nanchang art. 21), idempotent by its id."""
+
+        def decide() -> Credited:
+            account = self.account(cmd.person)
+            policy = self.policy(account.region, cmd.date)
+            existing = self.find_transaction(cmd.id)
+            if existing is not None:
+                self.same_request(existing.request, {"op": "lump_sum", **cmd.payload()},
+                                  f"transaction {cmd.id!r}")
+                return Credited(**existing.result)
+            self._require_creditable(account, Month.of(cmd.date))
+            credit = credits.lump_sum_credit(policy, account.facts, cmd.base)
+            account.credit_lump_sum(cmd.id, cmd.date, cmd.base, credit.amount, credit.article)
+            result = Credited(credit.amount, credit.article)
+            txn = LumpSum(client_id=cmd.id, person=cmd.person,
+                          request={"op": "lump_sum", **cmd.payload()},
+                          result={"credited": credit.amount, "article": credit.article})
+            self.save(account, txn)
+            return result
+
+        return self.write(decide)
+
+    def retire(self, cmd: RecordRetirement) -> Done:
+        """在职转退休; repeating the same date is harmless, another date is refused."""
+
+        def decide() -> Done:
+            account = self.account(cmd.person)
+            policy = self.policy(account.region, cmd.date)
+            self.require_open(account, "retirement")
+            if account.retired_on is not None:
+                if account.retired_on == cmd.date:
+                    return Done()
+                raise LedgerError(
+                    ErrorCode.NOT_EMPLOYED,
+                    f"{cmd.person} already retired on {account.retired_on}",
+                )
+            account.retire(cmd.date, policy.pooling.category_article)
+            self.save(account)
+            return Done()
+
+        return self.write(decide)
+
+    def _require_creditable(self, account: Account, month: Month) -> None:
+        """No credit to a closed account, nor for a month after the month of death."""
+        self.require_not_paid_out(account, "credit")
+        if account.death_date is not None and month > Month.of(account.death_date):
+            raise LedgerError(
+                ErrorCode.ACCOUNT_CLOSED,
+                f"{account.person} died on {account.death_date}: no credit for {month}",
+            )

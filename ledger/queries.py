@@ -1,0 +1,85 @@
+"""Reading an account straight from its aggregate (the strongly consistent read).
+
+The projections serve the same shapes faster; these are what they must agree with.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from ledger.account import Account
+from ledger.core import LedgerCore
+from policies.errors import LedgerError
+from policies.pricing import cap_for
+
+
+@dataclass(frozen=True, slots=True)
+class PoolingView:
+    """A person's pooling usage in one region and year (普通门诊统筹年度累计)."""
+
+    region: str
+    year: int
+    in_scope: int
+    deductible_applied: int
+    fund_paid: int
+    over_cap: int
+    visits: int
+    closed: bool
+    forfeited: int
+    cap: int | None
+    cap_left: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class AccountView:
+    """A person's account as it stands: balance, status, category, region."""
+
+    person: str
+    region: str
+    scheme: str
+    has_account: bool
+    category: str
+    status: str
+    balance: int
+    version: int
+    pooling: dict[str, PoolingView]
+
+
+class AccountQueries(LedgerCore):
+    """Queries answered from the event-sourced aggregate itself."""
+
+    def account_view(self, person: str, as_of: dt.date | None = None) -> AccountView:
+        """The account now; ``category`` as in force on ``as_of`` (default: today)."""
+        account = self.account(person)
+        day = as_of or dt.date.today()
+        return AccountView(
+            person=account.person, region=account.region, scheme=account.scheme,
+            has_account=account.has_account, category=account.facts.category_on(day),
+            status=account.status, balance=account.balance, version=account.version,
+            pooling={key: self._pooling_view(account, key) for key in sorted(account.pooling)},
+        )
+
+    def _pooling_view(self, account: Account, key: str) -> PoolingView:
+        region, year = key.split("/")
+        usage = account.pooling[key]
+        cap = usage["cap"]
+        if cap is None:
+            cap = self._current_cap(account, region, int(year))
+        return PoolingView(
+            region=region, year=int(year), in_scope=usage["in_scope"],
+            deductible_applied=usage["deductible_applied"], fund_paid=usage["fund_paid"],
+            over_cap=usage["over_cap"], visits=usage["visits"], closed=usage["closed"],
+            forfeited=usage["forfeited"], cap=cap,
+            cap_left=None if cap is None else max(0, cap - usage["fund_paid"]),
+        )
+
+    def _current_cap(self, account: Account, region: str, year: int) -> int | None:
+        """The cap in force for the year's last day, or today if the year is running."""
+        day = min(dt.date(year, 12, 31), max(dt.date(year, 1, 1), dt.date.today()))
+        try:
+            policy = self.book.latest_on_or_before(region, day)
+        except LedgerError:
+            return None
+        scheme = account.scheme if account.scheme in policy.schemes else policy.default_scheme
+        return cap_for(policy, account.facts.category_on(day), scheme)

@@ -1,0 +1,99 @@
+"""What commands return: small frozen records of integer fen.
+
+A transaction stores its result (``asdict``) so that a retry returns the identical answer
+without recomputing it against a ledger that has moved on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class Credited:
+    """A contribution, allotment or lump-sum credit."""
+
+    credited: int
+    article: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Done:
+    """A command with nothing to report but success (retire, bind, unbind, death)."""
+
+
+@dataclass(frozen=True, slots=True)
+class VisitResult:
+    """A visit's full split (结算结果); ``account_paid`` = own part + family part."""
+
+    medical_total: int
+    out_of_scope: int
+    in_scope: int
+    eligible_in_scope: int
+    deductible_applied: int
+    fund_paid: int
+    over_cap: int
+    self_pay: int
+    own_paid: int
+    family_paid: int
+    cash_paid: int
+    pooling_reason: str | None
+    region: str
+    year: int
+    level: int
+    category: str
+    rate: str
+    cap: int
+    cap_left_after: int
+    own_balance_after: int | None
+    family_payer: str | None = None
+    articles: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def account_paid(self) -> int:
+        return self.own_paid + self.family_paid
+
+    def record(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True, slots=True)
+class SpendResult:
+    paid: int
+    own_paid: int
+    family_paid: int
+    family_payer: str | None = None
+
+    def record(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True, slots=True)
+class Reversed:
+    restored: int
+
+    def record(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True, slots=True)
+class Transferred:
+    amount: int
+
+
+@dataclass(frozen=True, slots=True)
+class PaidOut:
+    paid_out: int
+
+
+@dataclass(frozen=True, slots=True)
+class InheritancePaid:
+    payouts: dict[str, int]
+
+
+@dataclass(frozen=True, slots=True)
+class YearClosed:
+    closed: int
+    accounts: int = 0
+    interest: int = 0

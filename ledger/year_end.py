@@ -1,0 +1,111 @@
+"""The year end (年度结转, DOMAIN.md 7): close pooling years, credit interest, carry over.
+
+Closing is recorded, never required: caps never carry over because a visit's pooling
+year is the calendar year of its date. Running the close again writes nothing new; a
+pooling year opened late (a visit dated in the closed year, recorded after) is closed by
+the next run.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from typing import Any
+from uuid import UUID
+
+from ledger.account import ACTIVE, DECEASED, Account
+from ledger.commands import CloseYear
+from ledger.core import LedgerCore
+from ledger.results import YearClosed
+from policies.calendar import Month
+from policies.errors import LedgerError
+from policies.interest import daily_balance_interest
+from policies.pricing import cap_for
+
+_VALUE_DATE = {
+    "ContributionCredited": lambda e: Month.parse(e.month).first_day,
+    "AllotmentCredited": lambda e: Month.parse(e.month).first_day,
+    "InterestCredited": lambda e: dt.date(e.year + 1, 1, 1),
+}
+_SIGN = {
+    "ContributionCredited": 1, "AllotmentCredited": 1, "LumpSumCredited": 1,
+    "InterestCredited": 1, "DebitRestored": 1, "TransferredIn": 1,
+    "Debited": -1, "TransferredOut": -1, "EmigrationPaidOut": -1, "InheritancePaidOut": -1,
+}
+
+
+class YearEndCommands(LedgerCore):
+    """年度结转 for one year, over every account or one region's."""
+
+    def close_year(self, cmd: CloseYear, ids: Iterable[UUID] | None = None) -> YearClosed:
+        """Close ``cmd.year`` for every account (or those given); idempotent."""
+        closed = accounts = interest = 0
+        for account_id in ids if ids is not None else self.account_ids():
+            outcome = self.write(lambda: self.close_account_year(account_id, cmd))
+            if outcome is not None:
+                closed += outcome[0]
+                interest += outcome[1]
+                accounts += 1
+        return YearClosed(closed=closed, accounts=accounts, interest=interest)
+
+    def close_account_year(self, account_id: UUID, cmd: CloseYear) -> tuple[int, int] | None:
+        """Close one account's year; ``(pooling years closed, interest)`` or None if done."""
+        account: Account = self.repository.get(account_id)
+        year, dec31 = cmd.year, dt.date(cmd.year, 12, 31)
+        pooling = self._closings(account, year, cmd.region)
+        carry = (account.has_account and year not in account.closed_years
+                 and cmd.region in (None, account.region))
+        if not pooling and not carry:
+            return None
+        interest = self._interest(account, year) if carry else 0
+        if interest:
+            policy = self.book.latest_on_or_before(account.region, dec31)
+            account.credit_interest(year, interest, str(policy.interest.rate),
+                                    policy.interest.article)
+        account.close_year(year, pooling, account.balance, carry)
+        self.save(account)
+        return len(pooling), interest
+
+    def _closings(self, account: Account, year: int, region: str | None) -> list[dict[str, Any]]:
+        dec31 = dt.date(year, 12, 31)
+        category = account.facts.category_on(dec31)
+        closings = []
+        for key, usage in account.pooling.items():
+            pooling_region, pooling_year = key.split("/")
+            if int(pooling_year) != year or usage["closed"] or region not in (None, pooling_region):
+                continue
+            try:
+                policy = self.book.latest_on_or_before(pooling_region, dec31)
+            except LedgerError:
+                continue  # a region disabled by invalid parameters is closed once fixed
+            scheme = account.scheme if account.scheme in policy.schemes else policy.default_scheme
+            cap = cap_for(policy, category, scheme)
+            closings.append({
+                "region": pooling_region, "category": category, "cap": cap,
+                "fund_paid": usage["fund_paid"], "forfeited": max(0, cap - usage["fund_paid"]),
+                "article": policy.articles["year_end"],
+            })
+        return closings
+
+    def _interest(self, account: Account, year: int) -> int:
+        if account.status not in (ACTIVE, DECEASED):
+            return 0
+        try:
+            rate = self.book.latest_on_or_before(account.region, dt.date(year, 12, 31)).interest.rate
+        except LedgerError:
+            return 0
+        if rate.value == 0:
+            return 0
+        return daily_balance_interest(self.movements(account.id), year, rate)
+
+    def movements(self, account_id: UUID) -> list[tuple[dt.date, int]]:
+        """Every balance change of an account with its value date, from the events alone."""
+        moves = []
+        for event in self.events.get(account_id):
+            name = type(event).__name__
+            sign = _SIGN.get(name)
+            if sign is None:
+                continue
+            value_date = _VALUE_DATE.get(name, lambda e: e.date)(event)
+            moves.append((value_date, sign * event.amount))
+        return moves

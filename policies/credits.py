@@ -1,0 +1,106 @@
+"""Personal account credits (个人账户计入): DOMAIN.md 4, pure functions.
+
+Each returns a :class:`Credit` carrying the article it came from, or refuses with the
+code FORMAT.md gives (``not_employed``, ``not_retired``, ``no_personal_account``, …).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+
+from policies.calendar import Month
+from policies.errors import ErrorCode, LedgerError
+from policies.model import RegionPolicy
+from policies.money import format_fen, round_half_up
+from policies.people import PersonFacts
+
+
+@dataclass(frozen=True, slots=True)
+class Credit:
+    amount: int
+    article: str
+    basis: str
+
+
+def _require_account(policy: RegionPolicy, person: PersonFacts) -> None:
+    if not policy.scheme(person.scheme).account:
+        raise LedgerError(
+            ErrorCode.NO_PERSONAL_ACCOUNT,
+            f"scheme {person.scheme!r} has no personal account in {policy.region} "
+            f"({policy.scheme(person.scheme).article or 'DOMAIN.md 1'})",
+        )
+
+
+def contribution_credit(
+    policy: RegionPolicy, person: PersonFacts, month: Month, base: int
+) -> Credit:
+    """An employed month: ``round_half_up(base × 2%)`` (e.g. suizhou art. 14(一))."""
+    _require_account(policy, person)
+    if person.lump_sum_until is not None:
+        if not person.in_lump_sum_period(month):
+            raise LedgerError(
+                ErrorCode.NOT_EMPLOYED,
+                f"{month} is after the lump-sum period ending {person.lump_sum_until}; "
+                f"the retired allotment applies ({policy.credits.lump_sum_scheme_article})",
+            )
+        article = policy.credits.lump_sum_scheme_article or policy.credits.employed_article
+    elif person.category_in(month) != "employed":
+        raise LedgerError(
+            ErrorCode.NOT_EMPLOYED,
+            f"the person is retired in {month}: record an allotment instead of a contribution",
+        )
+    else:
+        article = policy.credits.employed_article
+    rate = policy.credits.employed_rate
+    return Credit(rate.apply(base), article, f"{format_fen(base)} × {rate}")
+
+
+def retired_allotment(policy: RegionPolicy, person: PersonFacts, month: Month) -> Credit:
+    """A retired month's allotment: fixed, by age band, or a share of the average pension."""
+    _require_account(policy, person)
+    retired = policy.credits.retired
+    if person.lump_sum_until is not None:
+        if person.in_lump_sum_period(month):
+            raise LedgerError(
+                ErrorCode.NOT_RETIRED,
+                f"{month} is inside the lump-sum period ending {person.lump_sum_until}: "
+                "record a contribution instead",
+            )
+    elif person.category_in(month) != "retired":
+        raise LedgerError(
+            ErrorCode.NOT_RETIRED,
+            f"the person is not retired in {month} (allotments start the month after "
+            "retirement)",
+        )
+    if retired.kind == "age_band":
+        over_70 = person.is_70_or_over_in(month)
+        amount = retired.from_70 if over_70 else retired.under_70
+        basis = "70 and over" if over_70 else "under 70"
+    else:
+        amount = retired.amount
+        basis = "fixed" if retired.kind == "fixed" else f"{retired.share} × average pension"
+    if amount is None:
+        raise LedgerError(
+            ErrorCode.POLICY_INVALID,
+            f"{policy.region} allotment needs the deployment parameter average_pension",
+        )
+    article = retired.article
+    if policy.credits.mixed_history_article and person.total_years:
+        standard = person.standard_years if person.standard_years is not None else person.total_years
+        amount = round_half_up(Fraction(amount * standard, person.total_years))
+        basis += f" × {standard}/{person.total_years} standard years"
+        article += f", {policy.credits.mixed_history_article}"
+    return Credit(amount, article, basis)
+
+
+def lump_sum_credit(policy: RegionPolicy, person: PersonFacts, base: int) -> Credit:
+    """A one-off prepay/back-pay: 2% of its base at once (nanchang art. 21 only)."""
+    rate = policy.credits.lump_sum_rate
+    if rate is None:
+        raise LedgerError(
+            ErrorCode.NO_POLICY_IN_FORCE,
+            f"{policy.region} has no one-off lump-sum credit (only nanchang art. 21 provides one)",
+        )
+    _require_account(policy, person)
+    return Credit(rate.apply(base), policy.credits.lump_sum_article or "", f"{format_fen(base)} × {rate}")
