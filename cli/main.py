@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from cli import conformance
+from cli import conformance, demo
 
 app = typer.Typer(
     name="gongji",
@@ -14,6 +14,7 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,
 )
 app.add_typer(conformance.app, name="conformance")
+app.command("demo")(demo.demo)
 
 if __name__ == "__main__":
     app()

@@ -13,10 +13,9 @@ from policies.money import format_fen
 
 @dataclass(frozen=True)
 class Op:
-    """One step kind: its command, the ledger method and how its result reads."""
+    """One step kind: its command and how its result reads."""
 
     command: type[c.Command]
-    method: str
     result: Callable[[Any], dict[str, Any]]
 
 
@@ -41,21 +40,21 @@ def _visit(result: r.VisitResult) -> dict[str, Any]:
 
 
 OPS: dict[str, Op] = {
-    "contribution": Op(c.RecordContribution, "credit_contribution", _credited),
-    "lump_sum": Op(c.CreditLumpSum, "credit_lump_sum", _credited),
-    "allotment": Op(c.CreditAllotment, "credit_allotment", _credited),
-    "retire": Op(c.RecordRetirement, "retire", _nothing),
-    "visit": Op(c.SettleVisit, "settle_visit", _visit),
-    "bind": Op(c.BindFamilyMember, "bind_family_member", _nothing),
-    "unbind": Op(c.UnbindFamilyMember, "unbind_family_member", _nothing),
-    "spend": Op(c.Spend, "spend", lambda res: {"paid": format_fen(res.paid)}),
-    "reverse": Op(c.Reverse, "reverse", lambda res: {"restored": format_fen(res.restored)}),
-    "transfer": Op(c.Transfer, "transfer", lambda res: {"amount": format_fen(res.amount)}),
-    "emigrate": Op(c.Emigrate, "emigrate", lambda res: {"paid_out": format_fen(res.paid_out)}),
-    "death": Op(c.RecordDeath, "record_death", _nothing),
+    "contribution": Op(c.RecordContribution, _credited),
+    "lump_sum": Op(c.CreditLumpSum, _credited),
+    "allotment": Op(c.CreditAllotment, _credited),
+    "retire": Op(c.RecordRetirement, _nothing),
+    "visit": Op(c.SettleVisit, _visit),
+    "bind": Op(c.BindFamilyMember, _nothing),
+    "unbind": Op(c.UnbindFamilyMember, _nothing),
+    "spend": Op(c.Spend, lambda res: {"paid": format_fen(res.paid)}),
+    "reverse": Op(c.Reverse, lambda res: {"restored": format_fen(res.restored)}),
+    "transfer": Op(c.Transfer, lambda res: {"amount": format_fen(res.amount)}),
+    "emigrate": Op(c.Emigrate, lambda res: {"paid_out": format_fen(res.paid_out)}),
+    "death": Op(c.RecordDeath, _nothing),
     "inheritance": Op(
-        c.PayInheritance, "pay_inheritance",
+        c.PayInheritance,
         lambda res: {"payouts": {name: format_fen(v) for name, v in res.payouts.items()}},
     ),
-    "close_year": Op(c.CloseYear, "close_year", lambda res: {"closed": res.closed}),
+    "close_year": Op(c.CloseYear, lambda res: {"closed": res.closed}),
 }

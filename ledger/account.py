@@ -72,7 +72,7 @@ class Account(Aggregate):
         self.balance = 0
         self.status = ACTIVE
         self.death_date: dt.date | None = None
-        self.credited: dict[str, list[Any]] = {}  # month -> [kind, base, amount]
+        self.credited: dict[str, list[Any]] = {}  # month -> [kind, base, amount, article]
         self.bindings: dict[str, list[list[Any]]] = {}  # member -> [[relation, from, until]]
         self.pooling: dict[str, dict[str, Any]] = {}  # "region/year" -> usage
         self.closed_years: list[int] = []
@@ -110,13 +110,13 @@ class Account(Aggregate):
     @event("ContributionCredited")
     def credit_contribution(self, month: str, base: int, amount: int, article: str) -> None:
         """在职个人账户计入: a month's contribution credits 2% of its base."""
-        self.credited[month] = ["contribution", base, amount]
+        self.credited[month] = ["contribution", base, amount, article]
         self.balance += amount
 
     @event("AllotmentCredited")
     def credit_allotment(self, month: str, amount: int, basis: str, article: str) -> None:
         """退休人员划入: a retired month's allotment."""
-        self.credited[month] = ["allotment", None, amount]
+        self.credited[month] = ["allotment", None, amount, article]
         self.balance += amount
 
     @event("LumpSumCredited")

@@ -9,6 +9,7 @@ conformance runner's steps are both parsed into these models, so the two can't d
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -19,6 +20,7 @@ from pydantic import (
     PlainSerializer,
     StringConstraints,
     ValidationError,
+    WithJsonSchema,
     field_validator,
     model_validator,
 )
@@ -37,7 +39,8 @@ Amount = Annotated[
 ]
 Day = Annotated[dt.date, BeforeValidator(parse_date)]
 MonthField = Annotated[
-    Month, BeforeValidator(Month.parse), PlainSerializer(str, return_type=str)
+    Month, BeforeValidator(Month.parse), PlainSerializer(str, return_type=str),
+    WithJsonSchema({"type": "string", "pattern": r"^\d{4}-(0[1-9]|1[0-2])$"}),
 ]
 Id = Annotated[str, StringConstraints(min_length=1, max_length=64, strip_whitespace=True)]
 Level = Literal[1, 2, 3]
@@ -261,14 +264,19 @@ def parse(command: type[Command], data: object, where: str = "") -> Command:
     try:
         return command.model_validate(data)
     except ValidationError as error:
-        problems = []
-        for item in error.errors():
-            loc = ".".join(str(p) for p in item["loc"] if not str(p).startswith("function-"))
-            message = str(item["msg"]).removeprefix("Value error, ")
-            problems.append(f"{loc or 'body'}: {message}")
-        prefix = f"{where}: " if where else ""
-        first = error.errors()[0]["loc"]
-        raise LedgerError(
-            ErrorCode.INVALID_INPUT, prefix + "; ".join(problems),
-            field=str(first[0]) if first else None,
-        ) from None
+        raise invalid_input(error.errors(), where) from None
+
+
+def invalid_input(errors: Sequence[Any], where: str = "") -> LedgerError:
+    """``invalid_input`` naming each bad field of pydantic ``errors`` (also the API's)."""
+    problems = []
+    for item in errors:
+        loc = ".".join(str(p) for p in item["loc"] if not str(p).startswith("function-"))
+        message = str(item["msg"]).removeprefix("Value error, ")
+        problems.append(f"{loc or 'body'}: {message}")
+    prefix = f"{where}: " if where else ""
+    first = errors[0]["loc"] if errors else ()
+    return LedgerError(
+        ErrorCode.INVALID_INPUT, prefix + "; ".join(problems),
+        field=str(first[0]) if first else None,
+    )

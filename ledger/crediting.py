@@ -67,11 +67,11 @@ class CreditCommands(LedgerCore):
             policy = self.policy(account.region, cmd.month.last_day)
             month = str(cmd.month)
             if month in account.credited:
-                kind, base, amount = account.credited[month]
+                kind, base, amount, article = account.credited[month]
                 self.same_request({"kind": kind, "base": base},
                                   {"kind": "contribution", "base": cmd.base},
                                   f"{cmd.person}'s credit for {month}")
-                return Credited(amount)
+                return Credited(amount, article)
             self._require_creditable(account, cmd.month)
             credit = credits.contribution_credit(policy, account.facts, cmd.month, cmd.base)
             account.credit_contribution(month, cmd.base, credit.amount, credit.article)
@@ -88,10 +88,10 @@ class CreditCommands(LedgerCore):
             policy = self.policy(account.region, cmd.month.last_day)
             month = str(cmd.month)
             if month in account.credited:
-                kind, _, amount = account.credited[month]
+                kind, _, amount, article = account.credited[month]
                 self.same_request({"kind": kind}, {"kind": "allotment"},
                                   f"{cmd.person}'s credit for {month}")
-                return Credited(amount)
+                return Credited(amount, article)
             self._require_creditable(account, cmd.month)
             credit = credits.retired_allotment(policy, account.facts, cmd.month)
             account.credit_allotment(month, credit.amount, credit.basis, credit.article)

@@ -7,10 +7,13 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 from ledger.account import Account
 from ledger.core import LedgerCore
-from policies.errors import LedgerError
+from ledger.ids import account_id
+from ledger.transaction import Transaction
+from policies.errors import ErrorCode, LedgerError
 from policies.pricing import cap_for
 
 
@@ -46,8 +49,18 @@ class AccountView:
     pooling: dict[str, PoolingView]
 
 
+@dataclass(frozen=True, slots=True)
+class EventView:
+    """One recorded event of an account: what happened, when, and its facts (in fen)."""
+
+    version: int
+    type: str
+    recorded_at: dt.datetime
+    data: dict[str, Any]
+
+
 class AccountQueries(LedgerCore):
-    """Queries answered from the event-sourced aggregate itself."""
+    """Queries answered from the event-sourced aggregates themselves."""
 
     def account_view(self, person: str, as_of: dt.date | None = None) -> AccountView:
         """The account now; ``category`` as in force on ``as_of`` (default: today)."""
@@ -83,3 +96,36 @@ class AccountQueries(LedgerCore):
             return None
         scheme = account.scheme if account.scheme in policy.schemes else policy.default_scheme
         return cap_for(policy, account.facts.category_on(day), scheme)
+
+    # -- the record behind the figures ----------------------------------------------
+
+    def account_events(
+        self, person: str, limit: int = 50, before: int | None = None
+    ) -> list[EventView]:
+        """Up to ``limit`` events of the person's account, newest first, older than ``before``."""
+        events = list(self.events.get(
+            account_id(person), desc=True, limit=limit,
+            lte=None if before is None else before - 1,
+        ))
+        if not events and before is None:
+            self.account(person)  # unknown_person rather than an empty page
+        return [
+            EventView(
+                version=e.originator_version, type=type(e).__name__, recorded_at=e.timestamp,
+                data={k: v for k, v in e.__dict__.items() if k not in _EVENT_ENVELOPE},
+            )
+            for e in events
+        ]
+
+    def transaction(self, client_id: str) -> Transaction:
+        """A settlement, spend or lump sum by its client id, or ``unknown_transaction``."""
+        txn = self.find_transaction(client_id)
+        if txn is None:
+            raise LedgerError(
+                ErrorCode.UNKNOWN_TRANSACTION, f"no transaction with id {client_id!r}",
+                field="id",
+            )
+        return txn
+
+
+_EVENT_ENVELOPE = {"originator_id", "originator_version", "timestamp", "originator_topic"}

@@ -7,6 +7,9 @@ so that the store and the policy book are wired in one place.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
+
+from ledger import commands as c
 
 from ledger.crediting import CreditCommands
 from ledger.family import FamilyCommands
@@ -29,6 +32,29 @@ class Ledger(
     """共济 ledger: every money movement of personal accounts as immutable events."""
 
     name = "Ledger"
+
+    def execute(self, command: c.Command) -> Any:
+        """Run any command by its type (the one dispatch table of the ledger)."""
+        return getattr(self, HANDLERS[type(command)])(command)
+
+
+HANDLERS: dict[type[c.Command], str] = {
+    c.EnrollPerson: "enroll",
+    c.RecordContribution: "credit_contribution",
+    c.CreditLumpSum: "credit_lump_sum",
+    c.CreditAllotment: "credit_allotment",
+    c.RecordRetirement: "retire",
+    c.SettleVisit: "settle_visit",
+    c.BindFamilyMember: "bind_family_member",
+    c.UnbindFamilyMember: "unbind_family_member",
+    c.Spend: "spend",
+    c.Reverse: "reverse",
+    c.Transfer: "transfer",
+    c.Emigrate: "emigrate",
+    c.RecordDeath: "record_death",
+    c.PayInheritance: "pay_inheritance",
+    c.CloseYear: "close_year",
+}
 
 
 def open_ledger(

@@ -8,10 +8,11 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import parse_qs, unquote, urlparse
 
-from pydantic import Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
+from pydantic import model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE = "./gongji.db"
@@ -19,6 +20,38 @@ DEFAULT_DATABASE = "./gongji.db"
 
 class SettingsError(ValueError):
     """A setting that cannot be used; the message names the variable."""
+
+
+Role = Literal["agency", "institution", "member", "auditor"]
+
+
+class ApiKey(BaseModel):
+    """Who holds an API key: a role, scoped to an institution or a person where it must be.
+
+    agency 经办机构 (every write and read), institution 定点医药机构 (settlements, spends and
+    reversals under its own id), member 参保人 (its own account and family bindings),
+    auditor 审计 (reads everything, writes nothing).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    role: Role
+    institution: str | None = Field(None, min_length=1, description="institution id (机构编码)")
+    person: str | None = Field(None, min_length=1, description="the member's person id")
+    name: str | None = Field(None, description="a label for logs, e.g. the vendor")
+
+    @model_validator(mode="after")
+    def _scoped(self) -> ApiKey:
+        if self.role == "institution" and not self.institution:
+            raise ValueError("an institution key needs an institution id")
+        if self.role == "member" and not self.person:
+            raise ValueError("a member key needs a person id")
+        if self.role in ("agency", "auditor") and (self.institution or self.person):
+            raise ValueError(f"an {self.role} key is not scoped to an institution or person")
+        return self
+
+
+_API_KEYS = TypeAdapter(dict[str, ApiKey])
 
 
 class Settings(BaseSettings):
@@ -42,9 +75,43 @@ class Settings(BaseSettings):
             raise ValueError("GONGJI_POLICY_PARAMETERS must be a JSON object of regions")
         return value
 
+    @field_validator("api_keys")
+    @classmethod
+    def _api_keys(cls, value: str) -> str:
+        try:
+            keys = _API_KEYS.validate_json(value or "{}")
+        except ValidationError as error:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in e['loc'])}: {e['msg'].removeprefix('Value error, ')}"
+                for e in error.errors()
+            )
+            raise ValueError(f"GONGJI_API_KEYS: {problems}") from None
+        short = [key for key in keys if len(key) < 16]
+        if short:
+            raise ValueError("GONGJI_API_KEYS: every key needs at least 16 characters")
+        return value
+
     @property
     def parameters(self) -> dict[str, Any]:
         return json.loads(self.policy_parameters or "{}")
+
+    @property
+    def keys(self) -> dict[str, ApiKey]:
+        return _API_KEYS.validate_json(self.api_keys or "{}")
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """The settings from the environment, or :class:`SettingsError` naming each bad one."""
+    try:
+        settings = Settings(**overrides)
+    except ValidationError as error:
+        messages = [str(e["msg"]).removeprefix("Value error, ") for e in error.errors()]
+        raise SettingsError("; ".join(
+            m if m.startswith("GONGJI_") else f"GONGJI_{str(e['loc'][0]).upper()}: {m}"
+            for m, e in zip(messages, error.errors())
+        )) from None
+    store_env(settings.database_url)
+    return settings
 
 
 def store_env(database_url: str) -> dict[str, str]:

@@ -102,6 +102,7 @@ class SettlementCommands(LedgerCore):
             debits=debits, region=person.region, year=year,
             split={"fund_raw": price.fund_raw, "payable": price.payable,
                    "cap_left_before": price.cap_left},
+            institution=cmd.institution,
         )
         return result, [person, payer, txn]
 
@@ -146,6 +147,7 @@ class SettlementCommands(LedgerCore):
                 client_id=cmd.id, person=beneficiary, request=request, result=result.record(),
                 debits=[{"person": cmd.payer, "amount": cmd.amount, "role": role}],
                 purpose=str(cmd.purpose), beneficiary=beneficiary,
+                institution=cmd.institution,
             )
             self.save(payer, txn)
             return result

@@ -54,8 +54,10 @@ class Settlement(Transaction):
     def __init__(
         self, client_id: str, person: str, request: dict[str, Any], result: dict[str, Any],
         debits: list[dict[str, Any]], region: str, year: int, split: dict[str, Any],
+        institution: str | None = None,
     ) -> None:
         self._created(client_id, person, request, result, debits)
+        self.institution = institution  # 定点医药机构 that settled it; None: the agency
         self.region = region
         self.year = year
         self.split = split
@@ -71,8 +73,10 @@ class Spending(Transaction):
     def __init__(
         self, client_id: str, person: str, request: dict[str, Any], result: dict[str, Any],
         debits: list[dict[str, Any]], purpose: str, beneficiary: str,
+        institution: str | None = None,
     ) -> None:
         self._created(client_id, person, request, result, debits)
+        self.institution = institution
         self.purpose = purpose
         self.beneficiary = beneficiary
 

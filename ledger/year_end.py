@@ -50,7 +50,7 @@ class YearEndCommands(LedgerCore):
 
     def close_account_year(self, account_id: UUID, cmd: CloseYear) -> tuple[int, int] | None:
         """Close one account's year; ``(pooling years closed, interest)`` or None if done."""
-        account: Account = self.repository.get(account_id)
+        account: Account = self.load(account_id)
         year, dec31 = cmd.year, dt.date(cmd.year, 12, 31)
         pooling = self._closings(account, year, cmd.region)
         carry = (account.has_account and year not in account.closed_years

@@ -18,6 +18,8 @@ class Month:
 
     @classmethod
     def parse(cls, text: object) -> Month:
+        if isinstance(text, Month):
+            return text
         match = _MONTH.match(text) if isinstance(text, str) else None
         if match is None or not 1 <= int(match.group(2)) <= 12:
             raise ValueError(f'month must be "YYYY-MM", got {text!r}')
@@ -43,7 +45,9 @@ class Month:
 
 
 def parse_date(text: object) -> dt.date:
-    """Strict ISO date: ``2023-02-30`` and ``2023-2-3`` are refused."""
+    """Strict ISO date: ``2023-02-30`` and ``2023-2-3`` are refused; a ``date`` passes."""
+    if isinstance(text, dt.date) and not isinstance(text, dt.datetime):
+        return text
     if not isinstance(text, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
         raise ValueError(f'date must be "YYYY-MM-DD", got {text!r}')
     try:
