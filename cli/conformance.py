@@ -53,6 +53,7 @@ def run_scenario(
                 finally:
                     ledger.close()
     except (ScenarioError, ParameterError) as error:
-        typer.echo(f"gongji: {file}: {error}", err=True)
+        where = "" if str(error).startswith(str(file)) else f"{file}: "
+        typer.echo(f"gongji: {where}{error}", err=True)
         raise typer.Exit(2) from None
     typer.echo(json.dumps(document, ensure_ascii=False, indent=2))

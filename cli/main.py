@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from cli import conformance, demo
+from cli import audit, conformance, demo, jobs, people, projections, serve
 
 app = typer.Typer(
     name="gongji",
@@ -14,7 +14,12 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,
 )
 app.add_typer(conformance.app, name="conformance")
+app.add_typer(projections.app, name="projections")
+app.add_typer(audit.app, name="audit")
+app.add_typer(jobs.app, name="jobs")
+app.add_typer(people.app, name="people")
 app.command("demo")(demo.demo)
+app.command("serve")(serve.serve)
 
 if __name__ == "__main__":
     app()

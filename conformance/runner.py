@@ -11,7 +11,7 @@ import sys
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from conformance.scenario import Scenario
+from conformance.scenario import Scenario, ScenarioError
 from conformance.steps import OPS
 from ledger.commands import EnrollPerson
 from policies.errors import ErrorCode, LedgerError
@@ -30,8 +30,11 @@ class Driver(Protocol):
 def run(scenario: Scenario, driver: Driver,
         log: Callable[[str], None] = lambda line: print(line, file=sys.stderr)) -> dict[str, Any]:
     """Enroll the people, run every step in order, read every person back."""
-    for command in scenario.people.values():
-        driver.enroll(command)
+    for name, command in scenario.people.items():
+        try:
+            driver.enroll(command)
+        except LedgerError as error:  # a person that cannot be enrolled: not a scenario
+            raise ScenarioError(f"people.{name}: {error.message}") from None
     results = []
     for number, step in enumerate(scenario.steps, start=1):
         op = step.get("op")

@@ -53,12 +53,15 @@ class Account(Aggregate):
         standard_years: int | None = None,
         total_years: int | None = None,
         lump_sum_until: str | None = None,
+        resettled: bool = False,
     ) -> None:
         self.enrolled_as = {
             "person": person, "region": region, "birth_date": birth_date, "scheme": scheme,
             "has_account": has_account, "retired_on": retired_on,
             "standard_years": standard_years, "total_years": total_years,
             "lump_sum_until": lump_sum_until,
+            # only when set, so that accounts enrolled before the field compare unchanged
+            **({"resettled": True} if resettled else {}),
         }
         self.person = person
         self.region = region
@@ -89,6 +92,7 @@ class Account(Aggregate):
             standard_years=self.standard_years,
             total_years=self.total_years,
             lump_sum_until=Month.parse(self.lump_sum_until) if self.lump_sum_until else None,
+            resettled=self.enrolled_as.get("resettled", False),
         )
 
     def usage(self, region: str, year: int) -> dict[str, Any]:

@@ -78,6 +78,14 @@ class EnrollPerson(Command):
         return self
 
 
+class ImportPerson(EnrollPerson):
+    """An enrollment from the agency's bulk register (``gongji people import``), which
+    also knows who is resettled outside the region (异地安置): such a person gets no more
+    credits where the policy says so (nanchang art. 28)."""
+
+    resettled: bool = False
+
+
 class RecordContribution(Command):
     """An employed month's contribution; credits 2% of the base (个人账户计入)."""
 
@@ -143,6 +151,12 @@ class SettleVisit(Command):
         if isinstance(value, bool):
             raise ValueError("level must be 1, 2 or 3")
         return value
+
+    @model_validator(mode="after")
+    def _family_is_another(self) -> SettleVisit:
+        if isinstance(self.pay, FamilyPay) and self.pay.family == self.person:
+            raise ValueError('pay.family: name a bound family member, not the person; use "own"')
+        return self
 
 
 class BindFamilyMember(Command):
@@ -273,7 +287,8 @@ def invalid_input(errors: Sequence[Any], where: str = "") -> LedgerError:
     for item in errors:
         loc = ".".join(str(p) for p in item["loc"] if not str(p).startswith("function-"))
         message = str(item["msg"]).removeprefix("Value error, ")
-        problems.append(f"{loc or 'body'}: {message}")
+        # whole-command validators name their field first ("heirs: …"), so no "body: "
+        problems.append(f"{loc}: {message}" if loc else message)
     prefix = f"{where}: " if where else ""
     first = errors[0]["loc"] if errors else ()
     return LedgerError(

@@ -11,6 +11,7 @@ double-counting a cap, without locks of our own.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import random
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -66,7 +67,7 @@ class LedgerCore(Application[UUID]):
         self.book = book
         # Cached aggregates are fast-forwarded from the store on every load, so several
         # processes stay consistent; the cache only saves replaying whole histories.
-        defaults = {"AGGREGATE_CACHE_MAXSIZE": "5000"}
+        defaults = {"AGGREGATE_CACHE_MAXSIZE": os.environ.get("AGGREGATE_CACHE_MAXSIZE", "5000")}
         super().__init__(env={**defaults, **store_env(database_url), **(env or {})})
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:

@@ -6,11 +6,14 @@ reused id, the account's state, then the rule itself.
 
 from __future__ import annotations
 
+from typing import Any
+
 from ledger.account import Account
 from ledger.commands import (
     CreditAllotment,
     CreditLumpSum,
     EnrollPerson,
+    ImportPerson,
     RecordContribution,
     RecordRetirement,
 )
@@ -27,6 +30,21 @@ class CreditCommands(LedgerCore):
 
     def enroll(self, cmd: EnrollPerson) -> Done:
         """Enroll a person; enrolling again with the same facts is a harmless retry."""
+        facts = self.enrollment_facts(cmd)
+
+        def decide() -> Done:
+            try:
+                existing = self.account(cmd.person)
+            except LedgerError:
+                self.save(Account(**facts))
+                return Done()
+            self.same_request(existing.enrolled_as, facts, f"person {cmd.person!r}")
+            return Done()
+
+        return self.write(decide)
+
+    def enrollment_facts(self, cmd: EnrollPerson) -> dict[str, Any]:
+        """The ``Enrolled`` event's facts for ``cmd``, or ``invalid_input`` (region, scheme)."""
         if cmd.region not in self.book.versions:
             raise LedgerError(
                 ErrorCode.INVALID_INPUT,
@@ -41,64 +59,66 @@ class CreditCommands(LedgerCore):
                 f"scheme: {scheme!r} is not a scheme of {cmd.region}; one of {sorted(current.schemes)}",
                 field="scheme",
             )
-        facts = dict(
+        return dict(
             person=cmd.person, region=cmd.region, birth_date=cmd.birth_date, scheme=scheme,
             has_account=current.scheme(scheme).account, retired_on=cmd.retired_on,
             standard_years=cmd.standard_years, total_years=cmd.total_years,
             lump_sum_until=str(cmd.lump_sum_until) if cmd.lump_sum_until else None,
+            **({"resettled": True} if isinstance(cmd, ImportPerson) and cmd.resettled else {}),
         )
-
-        def decide() -> Done:
-            try:
-                existing = self.account(cmd.person)
-            except LedgerError:
-                self.save(Account(**facts))
-                return Done()
-            self.same_request(existing.enrolled_as, facts, f"person {cmd.person!r}")
-            return Done()
-
-        return self.write(decide)
 
     def credit_contribution(self, cmd: RecordContribution) -> Credited:
         """An employed month's credit, once per person and month."""
 
         def decide() -> Credited:
             account = self.account(cmd.person)
-            policy = self.policy(account.region, cmd.month.last_day)
-            month = str(cmd.month)
-            if month in account.credited:
-                kind, base, amount, article = account.credited[month]
-                self.same_request({"kind": kind, "base": base},
-                                  {"kind": "contribution", "base": cmd.base},
-                                  f"{cmd.person}'s credit for {month}")
-                return Credited(amount, article)
-            self._require_creditable(account, cmd.month)
-            credit = credits.contribution_credit(policy, account.facts, cmd.month, cmd.base)
-            account.credit_contribution(month, cmd.base, credit.amount, credit.article)
-            self.save(account)
-            return Credited(credit.amount, credit.article)
+            result = self.decide_contribution(account, cmd)
+            if account.pending_events:
+                self.save(account)
+            return result
 
         return self.write(decide)
+
+    def decide_contribution(self, account: Account, cmd: RecordContribution) -> Credited:
+        """Credit ``cmd.month`` on the loaded ``account`` unless it is credited already."""
+        policy = self.policy(account.region, cmd.month.last_day)
+        month = str(cmd.month)
+        if month in account.credited:
+            kind, base, amount, article = account.credited[month]
+            self.same_request({"kind": kind, "base": base},
+                              {"kind": "contribution", "base": cmd.base},
+                              f"{cmd.person}'s credit for {month}")
+            return Credited(amount, article)
+        self._require_creditable(account, cmd.month)
+        credit = credits.contribution_credit(policy, account.facts, cmd.month, cmd.base)
+        account.credit_contribution(month, cmd.base, credit.amount, credit.article)
+        return Credited(credit.amount, credit.article)
 
     def credit_allotment(self, cmd: CreditAllotment) -> Credited:
         """A retired month's allotment, once per person and month."""
 
         def decide() -> Credited:
             account = self.account(cmd.person)
-            policy = self.policy(account.region, cmd.month.last_day)
-            month = str(cmd.month)
-            if month in account.credited:
-                kind, _, amount, article = account.credited[month]
-                self.same_request({"kind": kind}, {"kind": "allotment"},
-                                  f"{cmd.person}'s credit for {month}")
-                return Credited(amount, article)
-            self._require_creditable(account, cmd.month)
-            credit = credits.retired_allotment(policy, account.facts, cmd.month)
-            account.credit_allotment(month, credit.amount, credit.basis, credit.article)
-            self.save(account)
-            return Credited(credit.amount, credit.article)
+            result = self.decide_allotment(account, cmd)
+            if account.pending_events:
+                self.save(account)
+            return result
 
         return self.write(decide)
+
+    def decide_allotment(self, account: Account, cmd: CreditAllotment) -> Credited:
+        """Credit the allotment for ``cmd.month`` on the loaded ``account`` unless credited."""
+        policy = self.policy(account.region, cmd.month.last_day)
+        month = str(cmd.month)
+        if month in account.credited:
+            kind, _, amount, article = account.credited[month]
+            self.same_request({"kind": kind}, {"kind": "allotment"},
+                              f"{cmd.person}'s credit for {month}")
+            return Credited(amount, article)
+        self._require_creditable(account, cmd.month)
+        credit = credits.retired_allotment(policy, account.facts, cmd.month)
+        account.credit_allotment(month, credit.amount, credit.basis, credit.article)
+        return Credited(credit.amount, credit.article)
 
     def credit_lump_sum(self, cmd: CreditLumpSum) -> Credited:
         """A one-off prepay/back-pay credit (nanchang art. 21), idempotent by its id."""
@@ -106,6 +126,7 @@ class CreditCommands(LedgerCore):
         def decide() -> Credited:
             account = self.account(cmd.person)
             policy = self.policy(account.region, cmd.date)
+            credits.require_lump_sum(policy)
             existing = self.find_transaction(cmd.id)
             if existing is not None:
                 self.same_request(existing.request, {"op": "lump_sum", **cmd.payload()},
@@ -128,7 +149,8 @@ class CreditCommands(LedgerCore):
 
         def decide() -> Done:
             account = self.account(cmd.person)
-            policy = self.policy(account.region, cmd.date)
+            self.book.check_region(account.region)
+            policy = self.book.latest_on_or_before(account.region, cmd.date)
             self.require_open(account, "retirement")
             if account.retired_on is not None:
                 if account.retired_on == cmd.date:

@@ -13,7 +13,9 @@ from ledger.account import Account
 from ledger.core import LedgerCore
 from ledger.ids import account_id
 from ledger.transaction import Transaction
+from policies.book import PolicyBook
 from policies.errors import ErrorCode, LedgerError
+from policies.people import PersonFacts
 from policies.pricing import cap_for
 
 
@@ -88,14 +90,7 @@ class AccountQueries(LedgerCore):
         )
 
     def _current_cap(self, account: Account, region: str, year: int) -> int | None:
-        """The cap in force for the year's last day, or today if the year is running."""
-        day = min(dt.date(year, 12, 31), max(dt.date(year, 1, 1), dt.date.today()))
-        try:
-            policy = self.book.latest_on_or_before(region, day)
-        except LedgerError:
-            return None
-        scheme = account.scheme if account.scheme in policy.schemes else policy.default_scheme
-        return cap_for(policy, account.facts.category_on(day), scheme)
+        return current_cap(self.book, account.facts, region, year)
 
     # -- the record behind the figures ----------------------------------------------
 
@@ -129,3 +124,14 @@ class AccountQueries(LedgerCore):
 
 
 _EVENT_ENVELOPE = {"originator_id", "originator_version", "timestamp", "originator_topic"}
+
+
+def current_cap(book: PolicyBook, facts: PersonFacts, region: str, year: int) -> int | None:
+    """The cap of a year not yet closed: in force on its last day, or today while it runs."""
+    day = min(dt.date(year, 12, 31), max(dt.date(year, 1, 1), dt.date.today()))
+    try:
+        policy = book.latest_on_or_before(region, day)
+    except LedgerError:
+        return None
+    scheme = facts.scheme if facts.scheme in policy.schemes else policy.default_scheme
+    return cap_for(policy, facts.category_on(day), scheme)

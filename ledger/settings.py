@@ -82,7 +82,8 @@ class Settings(BaseSettings):
             keys = _API_KEYS.validate_json(value or "{}")
         except ValidationError as error:
             problems = "; ".join(
-                f"{'.'.join(str(p) for p in e['loc'])}: {e['msg'].removeprefix('Value error, ')}"
+                f"{'.'.join(str(p) for p in e['loc']) or '(top)'}: "
+                f"{e['msg'].removeprefix('Value error, ')}"
                 for e in error.errors()
             )
             raise ValueError(f"GONGJI_API_KEYS: {problems}") from None
@@ -132,6 +133,8 @@ def store_env(database_url: str) -> dict[str, str]:
             "POSTGRES_PASSWORD": unquote(parts.password or ""),
             "POSTGRES_POOL_SIZE": "5",
             "POSTGRES_MAX_OVERFLOW": "10",
+            # the hash chain is appended in the events' insert transaction (ledger.chain)
+            "APPLICATION_RECORDER_TOPIC": "ledger.chain:ChainedPostgresRecorder",
         }
         schema = parse_qs(parts.query).get("schema")
         if schema:
@@ -151,4 +154,5 @@ def store_env(database_url: str) -> dict[str, str]:
         "PERSISTENCE_MODULE": "eventsourcing.sqlite",
         "SQLITE_DBNAME": path,
         "SQLITE_LOCK_TIMEOUT": "30",
+        "APPLICATION_RECORDER_TOPIC": "ledger.chain:ChainedSQLiteRecorder",
     }

@@ -46,7 +46,7 @@ class SettlementCommands(LedgerCore):
         self, cmd: SettleVisit, preview: bool = False
     ) -> tuple[VisitResult, list[Account | Transaction]]:
         person = self.account(cmd.person)
-        payer = self._family_payer(cmd.pay, cmd.person)
+        payer = self._family_payer(cmd.pay)
         policy = self.policy(person.region, cmd.date)
         payer_policy = self.policy(payer.region, cmd.date) if payer else None
         existing = self.find_transaction(cmd.id)
@@ -198,16 +198,8 @@ class SettlementCommands(LedgerCore):
 
     # -- helpers ----------------------------------------------------------------------
 
-    def _family_payer(self, pay: object, person: str) -> Account | None:
-        if not isinstance(pay, FamilyPay):
-            return None
-        if pay.family == person:
-            raise LedgerError(
-                ErrorCode.INVALID_INPUT,
-                "pay.family: name a bound family member, not the person; use \"own\"",
-                field="pay",
-            )
-        return self.account(pay.family)
+    def _family_payer(self, pay: object) -> Account | None:
+        return self.account(pay.family) if isinstance(pay, FamilyPay) else None
 
     @staticmethod
     def _spendable(account: Account) -> int:

@@ -51,6 +51,13 @@ class YearEndCommands(LedgerCore):
     def close_account_year(self, account_id: UUID, cmd: CloseYear) -> tuple[int, int] | None:
         """Close one account's year; ``(pooling years closed, interest)`` or None if done."""
         account: Account = self.load(account_id)
+        outcome = self.decide_year_close(account, cmd)
+        if outcome is not None:
+            self.save(account)
+        return outcome
+
+    def decide_year_close(self, account: Account, cmd: CloseYear) -> tuple[int, int] | None:
+        """Record the year's close on the loaded ``account``; None if there is nothing to do."""
         year, dec31 = cmd.year, dt.date(cmd.year, 12, 31)
         pooling = self._closings(account, year, cmd.region)
         carry = (account.has_account and year not in account.closed_years
@@ -63,7 +70,6 @@ class YearEndCommands(LedgerCore):
             account.credit_interest(year, interest, str(policy.interest.rate),
                                     policy.interest.article)
         account.close_year(year, pooling, account.balance, carry)
-        self.save(account)
         return len(pooling), interest
 
     def _closings(self, account: Account, year: int, region: str | None) -> list[dict[str, Any]]:
@@ -100,12 +106,14 @@ class YearEndCommands(LedgerCore):
 
     def movements(self, account_id: UUID) -> list[tuple[dt.date, int]]:
         """Every balance change of an account with its value date, from the events alone."""
-        moves = []
-        for event in self.events.get(account_id):
-            name = type(event).__name__
-            sign = _SIGN.get(name)
-            if sign is None:
-                continue
-            value_date = _VALUE_DATE.get(name, lambda e: e.date)(event)
-            moves.append((value_date, sign * event.amount))
-        return moves
+        return [move for event in self.events.get(account_id)
+                if (move := movement(event)) is not None]
+
+
+def movement(event: object) -> tuple[dt.date, int] | None:
+    """An account event's balance change with its value date, or None if it moves nothing."""
+    name = type(event).__name__
+    sign = _SIGN.get(name)
+    if sign is None:
+        return None
+    return _VALUE_DATE.get(name, lambda e: e.date)(event), sign * event.amount  # type: ignore[attr-defined]

@@ -92,9 +92,11 @@ class PolicyBook:
         )
 
     def latest_on_or_before(self, region: str, day: dt.date) -> RegionPolicy:
-        """The version that last applied by ``day`` (a year closed after a policy expired)."""
+        """The version that last applied by ``day``, else the first one.
+
+        For what does not need a policy *in force* — closing a year after the policy
+        expired, retiring, leaving — but still cites its articles.
+        """
         self.check_region(region)
         applicable = [p for p in self.versions[region] if p.valid_from <= day]
-        if not applicable:
-            return self.in_force(region, day)
-        return applicable[-1]
+        return applicable[-1] if applicable else self.versions[region][0]

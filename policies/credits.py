@@ -32,11 +32,22 @@ def _require_account(policy: RegionPolicy, person: PersonFacts) -> None:
         )
 
 
+def _require_not_resettled(policy: RegionPolicy, person: PersonFacts) -> None:
+    """A remote-resettled person's account gets no more credits where the policy says so."""
+    if person.resettled and policy.credits.resettled_article:
+        raise LedgerError(
+            ErrorCode.ACCOUNT_CLOSED,
+            "the person is resettled outside the region (异地安置): the account takes no "
+            f"more credits ({policy.credits.resettled_article})",
+        )
+
+
 def contribution_credit(
     policy: RegionPolicy, person: PersonFacts, month: Month, base: int
 ) -> Credit:
     """An employed month: ``round_half_up(base × 2%)`` (e.g. suizhou art. 14(一))."""
     _require_account(policy, person)
+    _require_not_resettled(policy, person)
     if person.lump_sum_until is not None:
         if not person.in_lump_sum_period(month):
             raise LedgerError(
@@ -56,18 +67,26 @@ def contribution_credit(
     return Credit(rate.apply(base), article, f"{format_fen(base)} × {rate}")
 
 
+def receives_allotment(person: PersonFacts, month: Month) -> bool:
+    """Is ``month`` an allotment month: retired in it (次月 rule), or a lump-sum payer
+    after the lump-sum period (chongqing art. 9)? Otherwise it is a contribution month."""
+    if person.lump_sum_until is not None:
+        return not person.in_lump_sum_period(month)
+    return person.category_in(month) == "retired"
+
+
 def retired_allotment(policy: RegionPolicy, person: PersonFacts, month: Month) -> Credit:
     """A retired month's allotment: fixed, by age band, or a share of the average pension."""
     _require_account(policy, person)
+    _require_not_resettled(policy, person)
     retired = policy.credits.retired
-    if person.lump_sum_until is not None:
-        if person.in_lump_sum_period(month):
+    if not receives_allotment(person, month):
+        if person.lump_sum_until is not None:
             raise LedgerError(
                 ErrorCode.NOT_RETIRED,
                 f"{month} is inside the lump-sum period ending {person.lump_sum_until}: "
                 "record a contribution instead",
             )
-    elif person.category_in(month) != "retired":
         raise LedgerError(
             ErrorCode.NOT_RETIRED,
             f"the person is not retired in {month} (allotments start the month after "
@@ -94,13 +113,22 @@ def retired_allotment(policy: RegionPolicy, person: PersonFacts, month: Month) -
     return Credit(amount, article, basis)
 
 
-def lump_sum_credit(policy: RegionPolicy, person: PersonFacts, base: int) -> Credit:
-    """A one-off prepay/back-pay: 2% of its base at once (nanchang art. 21 only)."""
-    rate = policy.credits.lump_sum_rate
-    if rate is None:
+def require_lump_sum(policy: RegionPolicy) -> None:
+    """Only a policy with a one-off credit takes one (nanchang art. 21); a policy matter,
+    so it is refused with the policy checks, before ids and account state."""
+    if policy.credits.lump_sum_rate is None:
         raise LedgerError(
             ErrorCode.NO_POLICY_IN_FORCE,
             f"{policy.region} has no one-off lump-sum credit (only nanchang art. 21 provides one)",
         )
+
+
+def lump_sum_credit(policy: RegionPolicy, person: PersonFacts, base: int) -> Credit:
+    """A one-off prepay/back-pay: 2% of its base at once (nanchang art. 21 only)."""
+    require_lump_sum(policy)
     _require_account(policy, person)
-    return Credit(rate.apply(base), policy.credits.lump_sum_article or "", f"{format_fen(base)} × {rate}")
+    _require_not_resettled(policy, person)
+    rate = policy.credits.lump_sum_rate
+    assert rate is not None
+    return Credit(rate.apply(base), policy.credits.lump_sum_article or "",
+                  f"{format_fen(base)} × {rate}")

@@ -156,6 +156,9 @@ class Credits(Strict):
     )
     lump_sum_rate: RateField | None = None
     lump_sum_article: str | None = None
+    resettled_article: str | None = Field(
+        None, description="set where a remote-resettled person (异地安置) gets no credits "
+                          "(nanchang art. 28); elsewhere resettlement changes nothing")
     lump_sum_scheme_article: str | None = None
 
 

@@ -75,8 +75,15 @@ class Rate:
         return cls(Fraction(text.strip()))
 
     def apply(self, fen: int) -> int:
-        """``fen × rate``, rounded half up to the fen: the one rounding of a computed amount."""
-        return round_half_up(self.value * fen)
+        """``fen × rate``, rounded half up to the fen: the one rounding of a computed amount.
+
+        Integer arithmetic on the rate's numerator and denominator: the same result as
+        ``round_half_up(self.value * fen)`` without building Fractions (batch jobs call
+        this a million times a run)."""
+        product, denominator = self.value.numerator * fen, self.value.denominator
+        if product < 0:
+            return -((-2 * product + denominator) // (2 * denominator))
+        return (2 * product + denominator) // (2 * denominator)
 
     def __add__(self, other: Rate) -> Rate:
         return Rate(self.value + other.value)

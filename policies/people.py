@@ -19,6 +19,7 @@ class PersonFacts:
     standard_years: int | None = None
     total_years: int | None = None
     lump_sum_until: Month | None = None
+    resettled: bool = False  # 异地安置: settled outside the region on the agency's record
 
     def category_on(self, day: dt.date) -> Category:
         """Retired from the month after retirement (次月), employed before."""

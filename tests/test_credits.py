@@ -20,8 +20,13 @@ BOOK = PolicyBook.load(PARAMETERS)
 M = Month.parse
 
 
-def policy(region: str, month: str = "2025-01"):
-    return BOOK.in_force(region, M(month).last_day)
+# a month in force in every region's policy (suizhou's ends 2024-12-31, yunnan's starts 2024-11)
+IN_FORCE = {"suizhou": "2024-12", "nanchang": "2024-12", "jilin": "2024-12",
+            "yunnan": "2024-12", "chongqing": "2024-12"}
+
+
+def policy(region: str, month: str | None = None):
+    return BOOK.in_force(region, M(month or IN_FORCE[region]).last_day)
 
 
 def person(scheme: str = "standard", retired_on: str | None = None,
@@ -52,8 +57,8 @@ def test_contribution_credits_two_percent_rounded_half_up(
     region: str, base: int, credited: int
 ) -> None:
     scheme = "employer" if region == "chongqing" else "standard"
-    month = "2024-06"
-    assert contribution_credit(policy(region, month), person(scheme), M(month), base).amount == (
+    month = IN_FORCE[region]
+    assert contribution_credit(policy(region), person(scheme), M(month), base).amount == (
         credited)
 
 
@@ -73,15 +78,19 @@ def test_only_nanchang_has_a_one_off_lump_sum_credit(region: str) -> None:
 # -- retirement: the 次月 rule ----------------------------------------------------------------
 
 
+def assert_switch(rules, facts: PersonFacts, last: str, first: str, base: int,
+                  credit: int, allotment: int) -> None:
+    """Month ``last`` takes a contribution only, month ``first`` an allotment only."""
+    assert contribution_credit(rules, facts, M(last), base).amount == credit
+    assert refused(contribution_credit, rules, facts, M(first), base) is ErrorCode.NOT_EMPLOYED
+    assert refused(retired_allotment, rules, facts, M(last)) is ErrorCode.NOT_RETIRED
+    assert retired_allotment(rules, facts, M(first)).amount == allotment
+
+
 @pytest.mark.parametrize("retired_on", ["2024-06-01", "2024-06-15", "2024-06-30"])
 def test_mid_year_retirement_switches_from_the_next_month(retired_on: str) -> None:
-    facts = person(retired_on=retired_on)
-    rules = policy("suizhou", "2024-07")
-    assert contribution_credit(rules, facts, M("2024-06"), 500000).amount == 10000
-    assert refused(contribution_credit, rules, facts, M("2024-07"), 500000) is (
-        ErrorCode.NOT_EMPLOYED)
-    assert refused(retired_allotment, rules, facts, M("2024-06")) is ErrorCode.NOT_RETIRED
-    assert retired_allotment(rules, facts, M("2024-07")).amount == 7000
+    assert_switch(policy("suizhou", "2024-07"), person(retired_on=retired_on),
+                  "2024-06", "2024-07", 500000, 10000, 7000)
 
 
 def test_retirement_on_the_last_day_of_december_starts_in_january() -> None:
@@ -98,7 +107,8 @@ def test_retirement_on_the_last_day_of_december_starts_in_january() -> None:
 def test_retired_allotment_per_region(region: str, amount: int) -> None:
     scheme = "employer" if region == "chongqing" else "standard"
     facts = person(scheme, retired_on="2015-05-01", born="1960-01-01")
-    assert retired_allotment(policy(region, "2025-01"), facts, M("2025-01")).amount == amount
+    month = IN_FORCE[region]
+    assert retired_allotment(policy(region), facts, M(month)).amount == amount
 
 
 # -- the 70-and-over band -----------------------------------------------------------------
@@ -149,7 +159,7 @@ def test_suizhou_mixed_history_prorates_the_allotment(
 
 def test_mixed_history_is_suizhou_only() -> None:
     facts = person(retired_on="2015-01-01", born="1960-01-01", standard_years=1, total_years=2)
-    assert retired_allotment(policy("yunnan"), facts, M("2025-01")).amount == 10600
+    assert retired_allotment(policy("yunnan"), facts, M("2024-12")).amount == 10600
 
 
 # -- chongqing lump-sum payers (趸缴) ---------------------------------------------------------
@@ -157,12 +167,9 @@ def test_mixed_history_is_suizhou_only() -> None:
 
 def test_chongqing_lump_sum_scheme_contributes_in_the_period_then_gets_the_allotment() -> None:
     facts = person("lump_sum", born="1962-05-20", lump_sum_until=M("2024-06"))
-    rules = policy("chongqing", "2024-07")
-    assert contribution_credit(rules, facts, M("2024-06"), 300000).amount == 6000
-    assert refused(contribution_credit, rules, facts, M("2024-07"), 300000) is (
-        ErrorCode.NOT_EMPLOYED)
-    assert refused(retired_allotment, rules, facts, M("2024-06")) is ErrorCode.NOT_RETIRED
-    assert retired_allotment(rules, facts, M("2024-07")).amount == 10500
+    # 3000.00 × 2% = 60.00 up to June; 105.00 (under 70) from July
+    assert_switch(policy("chongqing", "2024-07"), facts, "2024-06", "2024-07", 300000, 6000,
+                  10500)
 
 
 # -- who has no account, who is in the wrong category ---------------------------------------
@@ -176,9 +183,10 @@ def test_chongqing_lump_sum_scheme_contributes_in_the_period_then_gets_the_allot
 )
 def test_no_personal_account_for_both_credits(region: str, scheme: str) -> None:
     rules = policy(region)
-    assert refused(contribution_credit, rules, person(scheme), M("2025-01"), 500000) is (
+    month = M(IN_FORCE[region])
+    assert refused(contribution_credit, rules, person(scheme), month, 500000) is (
         ErrorCode.NO_PERSONAL_ACCOUNT)
-    assert refused(retired_allotment, rules, person(scheme, "2010-01-01"), M("2025-01")) is (
+    assert refused(retired_allotment, rules, person(scheme, "2010-01-01"), month) is (
         ErrorCode.NO_PERSONAL_ACCOUNT)
 
 

@@ -1,0 +1,102 @@
+"""Building the API: settings in, one ledger and its stores wired once, routes mounted.
+
+``create_app()`` reads the settings from the environment (``gongji serve`` runs it as a
+uvicorn factory in every worker); tests pass :class:`~ledger.settings.Settings` directly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+
+from api import problems, reads, writes
+from api.idempotency import Store, open_store
+from api.readers import AggregateReader, Readers
+from api.vocabulary import annotate
+from ledger import Ledger, open_ledger
+from ledger.settings import ApiKey, Settings, load_settings
+
+DESCRIPTION = """\
+共济 gongji: the ledger of employee medical insurance personal accounts (职工医保个人账户) and
+ordinary outpatient pooling (普通门诊统筹), over HTTP.
+
+- Amounts are yuan strings with two decimals (`"12.30"`), dates `YYYY-MM-DD`, months `YYYY-MM`.
+- Authenticate with `Authorization: Bearer KEY`. Roles: **agency** 经办机构 (every write and
+  read), **institution** 定点医药机构 (settlements, spends, reversals under its own institution
+  id; reads balances, pooling and its own settlements), **member** 参保人 (its own account,
+  history and settlements; binds and unbinds its own family members), **auditor** 审计
+  (reads everything, writes nothing).
+- Every write accepts an `Idempotency-Key` header: the same key with the same request returns
+  the original response (header `Idempotent-Replayed: true`); with another request, 409.
+  Domain ids (a visit's `id`, a contribution's person and month, …) are idempotent as well.
+- Refusals are `application/problem+json` with a stable `code`, an English `detail` and a
+  Chinese `detail_zh` saying what to fix: 422 the request is wrong (invalid_input,
+  no_policy_in_force, relation_not_allowed, purpose_not_allowed), 404 unknown person or
+  transaction, 409 it conflicts with the ledger's state (duplicate_conflict,
+  already_reversed, concurrency_conflict, account_closed, no_personal_account, not_employed,
+  not_retired, not_dead, not_bound, insufficient_balance, policy_invalid), 401 no or unknown
+  key, 403 the key's role may not do it.
+"""
+
+
+@dataclass
+class Services:
+    """What the routes use, built once per worker process."""
+
+    ledger: Ledger
+    keys: dict[str, ApiKey]
+    idempotency: Store
+    readers: Readers
+    parameters: dict[str, Any]
+
+    @classmethod
+    def build(cls, settings: Settings) -> Services:
+        ledger = open_ledger(settings.database_url, settings.parameters)
+        return cls(
+            ledger=ledger, keys=settings.keys,
+            idempotency=open_store(settings.database_url, settings.redis_url),
+            readers=Readers(strong=AggregateReader(ledger)),
+            parameters=settings.parameters,
+        )
+
+    def close(self) -> None:
+        self.idempotency.close()
+        self.ledger.close()
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """The FastAPI app on the store and policy parameters of ``settings``."""
+    settings = settings or load_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if app.state.services is None:  # started again after a shutdown (test clients)
+            app.state.services = Services.build(settings)
+        yield
+        app.state.services.close()
+        app.state.services = None
+
+    app = FastAPI(
+        title="gongji 共济 ledger API", version="1", description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.services = Services.build(settings)  # now: a bad store fails start-up
+    problems.install(app)
+    app.include_router(writes.router)
+    app.include_router(reads.router)
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = annotate(get_openapi(
+                title=app.title, version=app.version, description=app.description,
+                routes=app.routes,
+            ))
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+    return app

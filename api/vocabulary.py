@@ -1,0 +1,203 @@
+"""The API's glossary: every field's English meaning, its Chinese term and an example.
+
+The OpenAPI page is the first thing an integrator reads. Rather than repeat a description
+on each of the dozens of models (commands from :mod:`ledger.commands`, responses from
+:mod:`api.schemas`), the terms live here once and :func:`annotate` writes them into the
+generated document: ``"Model.field"`` entries win over plain ``"field"`` ones. A test
+checks that no property or parameter is left without a Chinese term and an example.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+TERMS: dict[str, tuple[str, Any]] = {
+    # who and where
+    "person": ("insured person's id (参保人员编号)", "A"),
+    "region": ("pooling region (统筹地区): suizhou, nanchang, jilin, yunnan, chongqing", "suizhou"),
+    "to_region": ("destination pooling region of a transfer (转入统筹地区)", "nanchang"),
+    "birth_date": ("date of birth (出生日期), YYYY-MM-DD", "1980-01-01"),
+    "scheme": ("insurance scheme (参保方式): standard 统账结合, pooling_only 单建统筹; chongqing: "
+               "employer, individual_tier1, individual_tier2, lump_sum", "standard"),
+    "retired_on": ("date retirement was processed (退休办理日期), null if employed", None),
+    "standard_years": ("suizhou mixed history: years under the standard scheme (统账结合年限)", None),
+    "total_years": ("suizhou mixed history: total insured years (总参保年限)", None),
+    "lump_sum_until": ("chongqing lump-sum payers: last month of the lump-sum period (趸缴截止月)",
+                       None),
+    "institution": ("designated institution's id (定点医药机构编码); must be the key's own for "
+                    "an institution key", "H42130100001"),
+    "owner": ("account owner who binds (账户所有人)", "B"),
+    "member": ("family member bound to the owner's account (家庭成员)", "A"),
+    "relation": ("family relation (家庭关系): spouse 配偶, parent 父母, child 子女; yunnan also "
+                 "sibling, grandparent, grandchild", "spouse"),
+    "payer": ("account that pays (付款账户所有人)", "A"),
+    "beneficiary": ("person the spend is for (受益人), default the payer", "A"),
+    "family": ("bound family member whose account pays (共济付款人)", "B"),
+    "own_first": ("take the person's own balance first, the shortfall from family (先个人后共济)",
+                  True),
+    "heirs": ("heirs or designated beneficiaries with their shares (继承人及份额)",
+              [{"name": "child", "share": "1/2"}, {"name": "spouse", "share": "1/2"}]),
+    "Heir.name": ("heir's name (继承人姓名), unique", "spouse"),
+    "share": ('share of the balance (继承份额): a fraction "1/3" or a decimal "0.5"', "1/2"),
+    # when
+    "date": ("business date (业务发生日期), YYYY-MM-DD", "2024-03-15"),
+    "month": ("contribution or allotment month (缴费/划入月份), YYYY-MM", "2024-03"),
+    "year": ("calendar year (年度)", 2024),
+    "as_of": ("date the category is judged on (判定日期); default today", "2024-12-31"),
+    "recorded_at": ("when the event was recorded (记录时间), UTC", "2024-03-15T08:30:00+00:00"),
+    # ids
+    "id": ("client's transaction id (业务流水号), unique across visits, spends, lump sums",
+           "V-2024-0001"),
+    "setl_id": ("settlement id (结算ID) = id", "V-2024-0001"),
+    "version": ("account version (账户版本号): number of events so far", 12),
+    # amounts in
+    "base": ("contribution base in yuan (缴费基数), two decimals", "8000.00"),
+    "level": ("institution level (医疗机构等级): 1, 2 or 3", 2),
+    "prescribed_level": ("prescribing institution's level for an outside prescription "
+                         "(外配处方开方机构等级)", None),
+    "in_scope": ("in-scope amount (政策范围内费用)", "300.00"),
+    "out_of_scope": ("out-of-scope amount, never reimbursed (全自费费用)", "20.00"),
+    "flags": ("reasons the visit may not be eligible for pooling (不予统筹情形)", []),
+    "pay": ('who pays the self-pay part (个人负担支付方式): "own" 个人账户, "none" 全部现金, or '
+            '{"family": PERSON, "own_first": bool} 家庭共济', "own"),
+    "purpose": ("purpose of the payment (支付用途): medical, pharmacy, resident_insurance, "
+                "ltc_insurance, catastrophic_insurance, commercial_insurance", "pharmacy"),
+    "amount": ("amount in yuan (金额), two decimals", "35.50"),
+    "reason": ("why it is reversed (冲正原因): refund 退费, converted_to_inpatient 转住院, …",
+               "refund"),
+    # visit split
+    "deductible_applied": ("deductible applied (起付线/实际支付起付线)", "100.00"),
+    "fund_paid": ("pooling fund paid (统筹基金支付)", "160.00"),
+    "over_cap": ("fund share beyond the yearly cap, not paid here (超限额部分)", "0.00"),
+    "self_pay": ("person's share of the bill (个人负担)", "160.00"),
+    "account_paid": ("paid from personal accounts, own + family (个人账户支付)", "120.00"),
+    "cash_paid": ("paid in cash (现金支付)", "40.00"),
+    "pooling_reason": ("why the visit got no pooling (不予统筹原因), null if eligible", None),
+    "medical_total": ("total medical expenses (医疗费总额)", "320.00"),
+    "eligible_in_scope": ("in-scope amount counted for pooling (计入统筹的政策范围内费用)",
+                          "300.00"),
+    "own_paid": ("paid from the person's own account (本人个人账户支付)", "120.00"),
+    "family_paid": ("paid from the family member's account (家庭共济支付)", "0.00"),
+    "family_payer": ("family member whose account paid (共济付款人), null if none", None),
+    "category": ("treatment category (人员类别): employed 在职, retired 退休", "employed"),
+    "rate": ("pooling rate applied (统筹支付比例)", "0.8"),
+    "cap": ("yearly pooling cap (年度最高支付限额)", "1300.00"),
+    "cap_left_after": ("cap left after this visit (剩余限额)", "1140.00"),
+    "own_balance_after": ("person's balance after this visit (个人账户余额), null: no account",
+                          "80.00"),
+    "articles": ("policy articles that produced each figure (政策依据条款)",
+                 {"rate": "suizhou art. 8"}),
+    # NHSA 2207 setlinfo
+    "medfee_sumamt": ("医疗费总额 = medical_total", "320.00"),
+    "fulamt_ownpay_amt": ("全自费金额 = out_of_scope", "20.00"),
+    "inscp_scp_amt": ("符合政策范围金额 = in_scope", "300.00"),
+    "act_pay_dedc": ("实际支付起付线 = deductible_applied", "100.00"),
+    "hifp_pay": ("基本医疗保险统筹基金支出 = fund_paid", "160.00"),
+    "pool_prop_selfpay": ("基本医疗保险统筹基金支付比例 = rate", "0.8"),
+    "fund_pay_sumamt": ("基金支付总额 = fund_paid (only the pooling fund pays here)", "160.00"),
+    "psn_part_amt": ("个人负担总金额 = self_pay", "160.00"),
+    "acct_pay": ("个人账户支出 = own_paid (the person's own account)", "120.00"),
+    "acct_mulaid_pay": ("个人账户共济支付金额 = family_paid", "0.00"),
+    "psn_cash_pay": ("个人现金支出 = cash_paid", "40.00"),
+    "balc": ("余额: the person's balance after = own_balance_after", "80.00"),
+    # other results
+    "ok": ("recorded (已受理)", True),
+    "credited": ("amount credited to the account (计入金额)", "160.00"),
+    "article": ("policy article applied (政策依据条款)", "suizhou art. 13"),
+    "paid": ("amount paid from accounts (支付金额)", "35.50"),
+    "restored": ("amount put back into accounts (退回账户金额)", "120.00"),
+    "paid_out": ("balance paid to the person (支付给本人的余额)", "1234.56"),
+    "TransferredOut.amount": ("balance moved to the destination region (转移金额)", "1234.56"),
+    "payouts": ("amount paid to each heir (继承人所得)", {"spouse": "617.28"}),
+    "closed": ("pooling years closed by this run (本次结转年度数)", 1),
+    "PoolingYear.closed": ("closed by the year-end job (已年度结转)", False),
+    "Health.status": ("ok when the event store answers (健康状态)", "ok"),
+    "accounts": ("accounts whose year was closed (结转账户数)", 1),
+    "interest": ("interest credited (计息金额)", "0.00"),
+    # account view
+    "has_account": ("has a personal account (是否有个人账户)", True),
+    "status": ("account status (账户状态): active, emigrated, deceased, settled", "active"),
+    "balance": ("personal account balance (个人账户余额)", "1234.56"),
+    "visits": ("visits settled in the year (就诊次数)", 3),
+    "forfeited": ("unused cap forfeited at year end (年末清零限额)", "0.00"),
+    "cap_left": ("cap left in the year (剩余统筹限额)", "1140.00"),
+    "years": ("pooling years by region (各年度统筹累计)", []),
+    "PoolingYear.in_scope": ("eligible in-scope amounts accumulated (累计政策范围内费用)", "300.00"),
+    "PoolingYear.deductible_applied": ("deductible used so far (已用起付线)", "500.00"),
+    "PoolingYear.fund_paid": ("fund paid so far in the year (累计统筹支付)", "160.00"),
+    "PoolingYear.over_cap": ("accumulated beyond the cap (累计超限额)", "0.00"),
+    "events": ("events, newest first (账户事件)", []),
+    "next_before": ("pass as before= for the next page (下一页游标), null at the end", 38),
+    "type": ("event type (事件类型)", "Debited"),
+    "data": ("the event's facts, amounts in yuan (事件内容)", {"amount": "35.50"}),
+    "split": ("the visit's full split (结算明细)", {}),
+    "debits": ("accounts debited (扣款账户)", []),
+    "Debit.amount": ("amount taken from this account (扣款金额)", "120.00"),
+    "Debit.role": ("own 本人 or family 共济", "own"),
+    "reversal": ("the reversal, null if not reversed (冲正信息)", None),
+    "parameters": ("policy parameters as configured (部署参数, GONGJI_POLICY_PARAMETERS)",
+                   {"nanchang": {"average_pension": "3100.00"}}),
+    "regions": ("regions with policy data (统筹地区)", ["suizhou", "nanchang"]),
+    "invalid": ("regions disabled by invalid parameters, with the reason (参数无效的地区)", {}),
+    "role": ("the key's role (角色): agency 经办机构, institution 定点医药机构, member 参保人, "
+             "auditor 审计", "agency"),
+    # problem+json
+    "Problem.type": ("problem type URI (错误类型)", "urn:gongji:problem:insufficient_balance"),
+    "Problem.status": ("HTTP status (状态码)", 409),
+    "title": ("short title = code (错误标题)", "insufficient_balance"),
+    "code": ("stable error code (错误代码)", "insufficient_balance"),
+    "detail": ("what is wrong and how to fix it, English (错误说明)",
+               "A's balance is 12.00, less than the 30.00 asked"),
+    "detail_zh": ("what to fix, Chinese (中文说明)", "个人账户余额不足：减少金额或改用现金支付"),
+    "field": ("the first field at fault (出错字段)", "amount"),
+    "instance": ("the request path (请求路径)", "/v1/spends"),
+    "loc": ("where the problem is (位置)", ["body", "amount"]),
+    "msg": ("message (信息)", "Field required"),
+    # query and header parameters
+    "consistency": ("read consistency (读一致性): strong = the aggregates; eventual = the "
+                    "projections' read models once wired, else answered strongly; the "
+                    "Gongji-Consistency response header tells which", "strong"),
+    "format": ("response vocabulary (返回格式): default, or nhsa = NHSA 2207 setlinfo names",
+               "default"),
+    "limit": ("page size (每页条数), 1–500", 50),
+    "before": ("only events with a version below this (游标)", 38),
+    "Idempotency-Key": ("idempotency key (幂等键): same key and body → the original response; "
+                        "another body → 409", "3f1c2a8e-7d7b-4b8e-9a53-0d2c7f1e9b10"),
+}
+
+_CJK = range(0x4E00, 0xA000)
+
+
+def has_chinese(text: str) -> bool:
+    return any(ord(ch) in _CJK for ch in text)
+
+
+def term(model: str, name: str) -> tuple[str, Any] | None:
+    base = model.removesuffix("-Input").removesuffix("-Output")
+    return TERMS.get(f"{base}.{name}") or TERMS.get(name)
+
+
+def annotate(document: dict[str, Any]) -> dict[str, Any]:
+    """Write the glossary into an OpenAPI document's properties and parameters."""
+    for model, schema in document.get("components", {}).get("schemas", {}).items():
+        for name, prop in schema.get("properties", {}).items():
+            found = term(model, name)
+            if found is not None:
+                _describe(prop, *found)
+    for path in document.get("paths", {}).values():
+        for operation in path.values():
+            for parameter in operation.get("parameters", []):
+                found = term("", parameter["name"])
+                if found is not None:
+                    description, example = found
+                    parameter["description"] = description
+                    parameter.setdefault("schema", {})["examples"] = [example]
+    return document
+
+
+def _describe(prop: dict[str, Any], description: str, example: Any) -> None:
+    english = prop.get("description")
+    if english and not has_chinese(english) and english not in description:
+        description = f"{description}. {english}"
+    prop["description"] = description
+    prop["examples"] = [example]

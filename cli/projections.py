@@ -1,0 +1,102 @@
+"""``gongji projections``: keep the read models (views) up to date, or rebuild them.
+
+Settings come from the environment: ``GONGJI_DATABASE_URL`` (the event store; the SQL
+views live beside the events) and ``GONGJI_REDIS_URL`` (when set, the views live in Redis).
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from ledger import Ledger, open_ledger
+from ledger.settings import SettingsError, load_settings
+from projections import ViewStore, ViewWorker, open_views
+from projections.worker import BATCH_SIZE
+
+app = typer.Typer(help="Read models (视图): follow the event log, rebuild, show status.",
+                  no_args_is_help=True)
+err = Console(stderr=True)
+
+BatchSize = Annotated[int, typer.Option(min=1, help="events applied per view transaction")]
+
+
+@contextmanager
+def deployment() -> Iterator[tuple[Ledger, ViewStore]]:
+    """The deployment's ledger and view store (from the environment), closed afterwards."""
+    try:
+        settings = load_settings()
+    except SettingsError as error:
+        err.print(f"gongji: {error}")
+        raise typer.Exit(2) from None
+    ledger = open_ledger(settings.database_url, settings.parameters)
+    views = open_views(settings.database_url, settings.redis_url)
+    try:
+        yield ledger, views
+    finally:
+        views.close()
+        ledger.close()
+
+
+@contextmanager
+def worker(batch_size: int = BATCH_SIZE) -> Iterator[ViewWorker]:
+    with deployment() as (ledger, views):
+        yield ViewWorker(ledger.recorder, ledger.mapper, views, batch_size)
+
+
+def progress_bar() -> Progress:
+    return Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TextColumn("events"), TimeRemainingColumn(), console=err)
+
+
+@app.command()
+def run(
+    batch_size: BatchSize = BATCH_SIZE,
+    poll: Annotated[float, typer.Option(
+        min=0.05, help="seconds between polls (SQLite), or the NOTIFY wait's timeout "
+                       "(PostgreSQL)")] = 1.0,
+) -> None:
+    """Apply new events to the views continuously, until SIGINT or SIGTERM.
+
+    Resumes from the views' tracking position; each event is applied exactly once. On
+    PostgreSQL the worker wakes on the event store's NOTIFY; on SQLite it polls.
+    """
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    with worker(batch_size) as w:
+        err.print(f"gongji projections: {w.views.kind} views at position "
+                  f"{w.views.position()}, log head {w.head()}; following")
+        w.follow(stop, poll, applied=lambda n: err.print(
+            f"applied {n} events; position {w.views.position()}"))
+    err.print("gongji projections: stopped")
+
+
+@app.command()
+def rebuild(batch_size: BatchSize = BATCH_SIZE) -> None:
+    """Drop the views and rebuild them from position zero, with a progress bar."""
+    with worker(batch_size) as w, progress_bar() as bar:
+        task = bar.add_task("rebuilding views", total=w.head())
+
+        def advance(position: int, head: int) -> None:
+            bar.update(task, completed=position, total=head)
+
+        applied = w.rebuild(advance)
+    err.print(f"rebuilt {w.views.kind} views from {applied} events")
+
+
+@app.command()
+def status() -> None:
+    """The views' position, the log's head and how far behind the views are."""
+    with worker() as w:
+        position, head = w.views.position(), w.head()
+        typer.echo(f"store: {w.views.kind}\nposition: {position}\nhead: {head}\n"
+                   f"behind: {head - position}")
+

@@ -1,0 +1,134 @@
+"""Writing the decisions about many accounts in one transaction, with a safe fallback.
+
+A batch job loads a few thousand accounts at once (:mod:`ledger.bulk`), lets each one
+decide with the same aggregate methods and policy rules as the single commands, and then
+stores every pending event of the batch with **one** ``recorder.insert_events`` call: one
+atomic transaction, rows sorted by ``(originator_id, originator_version)`` so the index
+is walked in order. It is the same write ``Application.save(*accounts)`` makes, minus
+that method's per-object protocol checks, which cost more than the insert itself at
+this scale; snapshots are taken at the application's intervals just as ``save`` does.
+
+If any account of the batch was written by someone else meanwhile, the store refuses
+the whole batch (``IntegrityError`` on the version key) and nothing of it is stored; the
+batch is then redone account by account through :meth:`LedgerCore.write`, which reloads
+and retries each one, so a concurrent writer costs speed, never correctness.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Generic, TypeVar
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import IntegrityError
+
+from ledger.account import Account
+from ledger.bulk import BulkReader
+from ledger.core import LedgerCore
+
+Item = TypeVar("Item")
+Outcome = TypeVar("Outcome")
+
+#: ``decide(account or None, items) -> (one outcome per item, account to store or None)``.
+#: It may trigger events on the account (or create it) and read, but never write: it is
+#: re-run on a freshly loaded copy when the batch clashes with another writer.
+Decide = Callable[[Account | None, Sequence[Item]], tuple[list[Outcome], Account | None]]
+
+
+@dataclass
+class BatchResult(Generic[Outcome]):
+    """Outcomes per account, the committed accounts' balances before and after, and the
+    events stored, counted by event name (``ContributionCredited``, …)."""
+
+    outcomes: dict[UUID, list[Outcome]]
+    balances_before: int = 0
+    balances_after: int = 0
+    events: Counter[str] = field(default_factory=Counter)
+    fallbacks: int = 0
+
+
+class BatchWriter:
+    """Decide for many accounts and store all their new events in one transaction."""
+
+    def __init__(self, app: LedgerCore) -> None:
+        self.app = app
+        self.reader = BulkReader(app)
+
+    def run(self, work: Mapping[UUID, Sequence[Item]], decide: Decide) -> BatchResult:
+        """Apply ``decide`` to each account of ``work`` and commit the batch atomically."""
+        loaded = self.reader.aggregates(work)
+        before = after = 0
+        outcomes: dict[UUID, list[Outcome]] = {}
+        touched: list[Account] = []
+        for aid, items in work.items():
+            account = _account(loaded.get(aid))
+            before += account.balance if account else 0
+            outcomes[aid], account = decide(account, items)
+            after += account.balance if account else 0
+            if account is not None and account.pending_events:
+                touched.append(account)
+        try:
+            written = self.write(touched)
+        except IntegrityError:
+            return self._one_by_one(work, decide)
+        return BatchResult(outcomes, before, after, written)
+
+    def write(self, aggregates: Sequence[Aggregate]) -> Counter[str]:
+        """Store every pending event of ``aggregates`` atomically; the events by name."""
+        aggregates = sorted(aggregates, key=lambda a: a.id.hex)
+        events = [event for aggregate in aggregates for event in aggregate.collect_events()]
+        if not events:
+            return Counter()
+        mapper = self.app.mapper
+        self.app.recorder.insert_events([mapper.to_stored_event(e) for e in events])
+        self._snapshot(aggregates, events)
+        return Counter(type(e).__name__ for e in events)
+
+    def _snapshot(self, aggregates: Sequence[Aggregate], events: Sequence[object]) -> None:
+        """Take the snapshots ``Application.save`` would take (version % interval == 0)."""
+        app = self.app
+        if app.snapshots is None:
+            return
+        by_id = {a.id: a for a in aggregates}
+        for event in events:
+            aggregate = by_id[event.originator_id]  # type: ignore[attr-defined]
+            interval = app.snapshotting_intervals.get(type(aggregate))
+            version = event.originator_version  # type: ignore[attr-defined]
+            if interval is None or version % interval:
+                continue
+            if version == aggregate.version:
+                app.snapshots.put([type(aggregate).Snapshot.take(aggregate)])
+            else:  # an older version of this batch: rebuild it from the stored events
+                app.take_snapshot(aggregate.id, version=version,
+                                  projector_func=app.snapshotting_projectors[type(aggregate)])
+
+    def _one_by_one(self, work: Mapping[UUID, Sequence[Item]], decide: Decide) -> BatchResult:
+        """The fallback: each account reloaded, decided and saved with the usual retries."""
+        result: BatchResult = BatchResult({}, fallbacks=1)
+        for aid, items in work.items():
+
+            def attempt(aid: UUID = aid, items: Sequence[Item] = items) -> tuple:
+                try:
+                    account: Account | None = self.app.repository.get(aid)
+                except AggregateNotFoundError:
+                    account = None
+                before = account.balance if account else 0
+                outcomes, account = decide(account, items)
+                written = self.write([account]) if account is not None else Counter()
+                return outcomes, before, account.balance if account else 0, written
+
+            outcomes, before, after, written = self.app.write(attempt)
+            result.outcomes[aid] = outcomes
+            result.balances_before += before
+            result.balances_after += after
+            result.events += written
+        return result
+
+
+def _account(aggregate: Aggregate | None) -> Account | None:
+    """Only accounts are decided on: an id that names another aggregate is no account."""
+    return aggregate if isinstance(aggregate, Account) else None

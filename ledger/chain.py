@@ -1,0 +1,271 @@
+"""A tamper-evident hash chain over the ledger's stored events (防篡改哈希链).
+
+The chain lives in the event store itself, in a table beside the events, and is appended
+in the *same transaction* that inserts the events, by the application recorder: whatever
+writes through the recorder (``Application.save``, a batch job's ``insert_events``) is
+chained, and a crash can never leave an event without its link or a link without its event.
+
+Each link is ``sha256(previous link + stored bytes of the event)``, where the stored bytes
+are the row as the store holds it: originator id (hex), originator version, topic and
+state, in an unambiguous framing (:func:`event_bytes`). The first link's predecessor is 32
+zero bytes. :func:`verify_chain` walks the events and the chain together in notification
+order and names the first event whose stored row was edited, deleted, inserted around the
+recorder, or moved (reordered).
+
+What the chain cannot show on its own: deleting the *newest* events together with their
+links, or rewriting the whole chain. Publish or copy the head link (``gongji audit verify``
+prints it) somewhere the database's writers cannot reach to anchor it.
+
+The recorders are selected by ``APPLICATION_RECORDER_TOPIC`` (see ``ledger.settings``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+from uuid import UUID
+
+from eventsourcing.persistence import ApplicationRecorder, Notification, StoredEvent
+from eventsourcing.postgres import PostgresApplicationRecorder
+from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
+from psycopg import Cursor
+from psycopg.rows import DictRow
+from psycopg.sql import SQL, Identifier
+
+GENESIS = bytes(32)
+BATCH = 10_000
+
+
+def event_bytes(originator_id: UUID | str, version: int, topic: str, state: bytes) -> bytes:
+    """The stored row of an event as hashed: ``id-hex \\n version \\n topic \\n state``."""
+    hex_id = originator_id.hex if isinstance(originator_id, UUID) else originator_id
+    return f"{hex_id}\n{version}\n{topic}\n".encode() + bytes(state)
+
+
+def next_link(previous: bytes, event: StoredEvent) -> bytes:
+    data = event_bytes(event.originator_id, event.originator_version, event.topic, event.state)
+    return hashlib.sha256(previous + data).digest()
+
+
+@dataclass(frozen=True, slots=True)
+class ChainLink:
+    """One stored link: which event it covers, at which position, and the link itself."""
+
+    position: int
+    originator_id: str
+    originator_version: int
+    link: bytes
+
+
+def _links(previous: bytes, ids: Sequence[int], events: Sequence[StoredEvent]) -> list[tuple]:
+    rows = []
+    for position, event in zip(ids, events, strict=True):
+        previous = next_link(previous, event)
+        hex_id = event.originator_id.hex if isinstance(event.originator_id, UUID) \
+            else str(event.originator_id)
+        rows.append((position, hex_id, event.originator_version, previous.hex()))
+    return rows
+
+
+class ChainedRecorder(Protocol):
+    """What :func:`verify_chain` needs: the notifications and the stored links."""
+
+    chain_table_name: str
+
+    def select_notifications(self, start: int | None, limit: int, stop: int | None = None,
+                             topics: Sequence[str] = (), *,
+                             inclusive_of_start: bool = True) -> Sequence[Notification]: ...
+
+    def select_links(self, after: int, limit: int) -> list[ChainLink]: ...
+
+
+class ChainedSQLiteRecorder(SQLiteApplicationRecorder):
+    """SQLite application recorder that appends the chain in the insert transaction.
+
+    SQLite serialises writers, and the events are inserted (taking the write lock) before
+    the last link is read, so two writers can never chain from the same link.
+    """
+
+    def __init__(self, datastore: Any, events_table_name: str = "stored_events") -> None:
+        self.chain_table_name = f"{events_table_name}_chain"  # before the create statements
+        super().__init__(datastore, events_table_name)
+
+    def construct_create_table_statements(self) -> list[str]:
+        return [*super().construct_create_table_statements(), (
+            f"CREATE TABLE IF NOT EXISTS {self.chain_table_name} ("
+            "notification_id INTEGER PRIMARY KEY, originator_id TEXT NOT NULL, "
+            "originator_version INTEGER NOT NULL, link TEXT NOT NULL)"
+        )]
+
+    def create_table(self) -> None:
+        super().create_table()
+        with self.datastore.transaction(commit=True) as c:
+            c.execute(f"SELECT COUNT(*) FROM {self.chain_table_name}")
+            if c.fetchone()[0] == 0:  # a store from before the chain: chain what is there
+                self._backfill(c)
+
+    def _backfill(self, c: SQLiteCursor) -> None:
+        c.execute(f"SELECT rowid, * FROM {self.events_table_name} ORDER BY rowid")
+        rows = c.fetchall()
+        events = [StoredEvent(r["originator_id"], r["originator_version"], r["topic"],
+                              r["state"]) for r in rows]
+        self._append(c, [r["rowid"] for r in rows], events)
+
+    def _insert_events(self, c: SQLiteCursor, stored_events: Sequence[StoredEvent],
+                       **kwargs: Any) -> Sequence[int] | None:
+        ids = super()._insert_events(c, stored_events, **kwargs)
+        assert ids is not None
+        self._append(c, ids, stored_events)
+        return ids
+
+    def _append(self, c: SQLiteCursor, ids: Sequence[int],
+                events: Sequence[StoredEvent]) -> None:
+        if not ids:
+            return
+        c.execute(f"SELECT link FROM {self.chain_table_name} "
+                  "ORDER BY notification_id DESC LIMIT 1")
+        last = c.fetchone()
+        previous = bytes.fromhex(last[0]) if last else GENESIS
+        c.executemany(f"INSERT INTO {self.chain_table_name} VALUES (?,?,?,?)",
+                      _links(previous, ids, events))
+
+    def select_links(self, after: int, limit: int) -> list[ChainLink]:
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(f"SELECT * FROM {self.chain_table_name} WHERE notification_id > ? "
+                      "ORDER BY notification_id LIMIT ?", (after, limit))
+            return [ChainLink(r[0], r[1], r[2], bytes.fromhex(r[3])) for r in c.fetchall()]
+
+
+class ChainedPostgresRecorder(PostgresApplicationRecorder):
+    """PostgreSQL application recorder that appends the chain in the insert transaction.
+
+    The library takes ``LOCK TABLE … IN EXCLUSIVE MODE`` on the events table before the
+    insert, so links are appended by one writer at a time, in notification-id order.
+    """
+
+    def __init__(self, datastore: Any, *, events_table_name: str = "stored_events") -> None:
+        super().__init__(datastore, events_table_name=events_table_name)
+        self.chain_table_name = f"{events_table_name}_chain"
+        self._chain = Identifier(self.datastore.schema), Identifier(self.chain_table_name)
+        self.sql_create_statements.append(SQL(
+            "CREATE TABLE IF NOT EXISTS {0}.{1} (notification_id bigint PRIMARY KEY, "
+            "originator_id text NOT NULL, originator_version bigint NOT NULL, "
+            "link text NOT NULL)"
+        ).format(*self._chain))
+
+    def create_table(self) -> None:
+        super().create_table()
+        with self.datastore.transaction(commit=True) as curs:
+            curs.execute(SQL("SELECT COUNT(*) AS n FROM {0}.{1}").format(*self._chain))
+            if curs.fetchone()["n"] == 0:
+                self._lock_table(curs)
+                curs.execute(SQL("SELECT * FROM {0}.{1} ORDER BY notification_id").format(
+                    Identifier(self.datastore.schema), Identifier(self.events_table_name)))
+                rows = curs.fetchall()
+                events = [StoredEvent(r["originator_id"], r["originator_version"], r["topic"],
+                                      bytes(r["state"])) for r in rows]
+                self._append(curs, [r["notification_id"] for r in rows], events)
+
+    def _fetch_ids_after_insert_events(self, curs: Cursor[DictRow],
+                                       stored_events: Sequence[StoredEvent],
+                                       **kwargs: Any) -> Sequence[int] | None:
+        ids = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
+        assert ids is not None
+        with curs.connection.cursor() as chain_cursor:
+            self._append(chain_cursor, ids, stored_events)
+        return ids
+
+    def _append(self, curs: Cursor[DictRow], ids: Sequence[int],
+                events: Sequence[StoredEvent]) -> None:
+        if not ids:
+            return
+        curs.execute(SQL("SELECT link FROM {0}.{1} ORDER BY notification_id DESC LIMIT 1")
+                     .format(*self._chain))
+        last = curs.fetchone()
+        previous = bytes.fromhex(last["link"]) if last else GENESIS
+        curs.executemany(SQL("INSERT INTO {0}.{1} VALUES (%s, %s, %s, %s)").format(*self._chain),
+                         _links(previous, ids, events))
+
+    def select_links(self, after: int, limit: int) -> list[ChainLink]:
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(SQL("SELECT * FROM {0}.{1} WHERE notification_id > %s "
+                             "ORDER BY notification_id LIMIT %s").format(*self._chain),
+                         (after, limit))
+            return [ChainLink(r["notification_id"], r["originator_id"],
+                              r["originator_version"], bytes.fromhex(r["link"]))
+                    for r in curs.fetchall()]
+
+
+@dataclass(frozen=True, slots=True)
+class ChainBreak:
+    """The first place where the stored events and the chain disagree."""
+
+    position: int
+    originator_id: str
+    originator_version: int
+    kind: str  # "edited" | "deleted" | "unchained" | "reordered"
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class ChainReport:
+    events: int
+    head: str
+    first_break: ChainBreak | None
+
+    @property
+    def ok(self) -> bool:
+        return self.first_break is None
+
+
+def _stream(fetch: Any) -> Iterator[Any]:
+    after = 0
+    while True:
+        batch = fetch(after)
+        yield from batch
+        if len(batch) < BATCH:
+            return
+        after = batch[-1].position if isinstance(batch[-1], ChainLink) else batch[-1].id
+
+
+def verify_chain(recorder: ApplicationRecorder) -> ChainReport:
+    """Recompute every link from the stored rows; report the first disagreement."""
+    if not hasattr(recorder, "select_links"):
+        raise TypeError(f"{type(recorder).__name__} keeps no hash chain; "
+                        "open the ledger through ledger.settings.store_env")
+    events = _stream(lambda after: recorder.select_notifications(
+        after, BATCH, inclusive_of_start=False))
+    links = _stream(lambda after: recorder.select_links(after, BATCH))
+    event, link = next(events, None), next(links, None)
+    previous, count = GENESIS, 0
+    while event is not None or link is not None:
+        if link is None or (event is not None and event.id < link.position):
+            assert event is not None
+            return ChainReport(count, previous.hex(), ChainBreak(
+                event.id, event.originator_id.hex, event.originator_version, "unchained",
+                f"event #{event.id} ({event.originator_id.hex} v{event.originator_version}) "
+                "is not in the chain: inserted around the ledger's recorder"))
+        if event is None or link.position < event.id:
+            return ChainReport(count, previous.hex(), ChainBreak(
+                link.position, link.originator_id, link.originator_version, "deleted",
+                f"event #{link.position} ({link.originator_id} v{link.originator_version}) "
+                "recorded in the chain is missing from the store: deleted or moved"))
+        if (event.originator_id.hex, event.originator_version) != (
+                link.originator_id, link.originator_version):
+            return ChainReport(count, previous.hex(), ChainBreak(
+                event.id, event.originator_id.hex, event.originator_version, "reordered",
+                f"position #{event.id} holds {event.originator_id.hex} "
+                f"v{event.originator_version} but the chain recorded {link.originator_id} "
+                f"v{link.originator_version} there: rows were reordered"))
+        expected = next_link(previous, event)
+        if expected != link.link:
+            return ChainReport(count, previous.hex(), ChainBreak(
+                event.id, event.originator_id.hex, event.originator_version, "edited",
+                f"event #{event.id} ({event.originator_id.hex} v{event.originator_version}, "
+                f"{event.topic.rsplit(':', 1)[-1]}) was edited after it was recorded: "
+                "its stored bytes no longer match its link"))
+        previous, count = expected, count + 1
+        event, link = next(events, None), next(links, None)
+    return ChainReport(count, previous.hex(), None)

@@ -1,0 +1,64 @@
+"""``gongji jobs credit-month``: a month's contributions for a city, from a CSV file.
+
+Columns ``person,month,base`` (base in yuan, two decimals at most). Each row is what the
+``contribution`` command does — 2% of the base credited (个人账户计入), once per person and
+month — decided by :meth:`CreditCommands.decide_contribution` on accounts loaded a
+batch at a time. A row for a month already credited with the same base writes nothing
+(``already``), so a rerun after a crash or by mistake credits nobody twice. A row that
+cannot be credited (unknown person, no personal account, a bad base, a closed account,
+a retired person, …) goes to the rejects file with its code and does not stop the job.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from ledger.account import Account
+from ledger.commands import RecordContribution
+from ledger.ids import account_id
+from ledger.jobs.csvfile import CsvSource, RejectsFile, Row
+from ledger.jobs.runner import (
+    Progress, csv_batches, csv_reject_row, rejected, row_command, run_batches,
+)
+from ledger.jobs.shard import Shard
+from ledger.jobs.summary import ALREADY, WRITTEN, JobSummary, Outcome
+from ledger.service import Ledger
+from policies.errors import ErrorCode, LedgerError
+
+COLUMNS = ("person", "month", "base")
+
+
+def credit_month(
+    ledger: Ledger, path: Path, rejects_path: Path, shard: Shard = Shard(),
+    batch_size: int = 5000, progress: Progress | None = None,
+) -> JobSummary:
+    """Credit every row of ``path`` that falls in ``shard``; rejects to ``rejects_path``."""
+    source = CsvSource(path, COLUMNS)
+    summary = JobSummary("credit-month", str(shard), credit_event="ContributionCredited")
+
+    def decide(account: Account | None, rows: Sequence[Row]) -> tuple[list[Outcome], Account | None]:
+        outcomes = []
+        for row in rows:
+            try:
+                cmd = row_command(RecordContribution, row)
+                if account is None:
+                    raise LedgerError(ErrorCode.UNKNOWN_PERSON,
+                                      f"no person {cmd.person!r} is enrolled")
+                pending = len(account.pending_events)
+                credited = ledger.decide_contribution(account, cmd)
+                kind = WRITTEN if len(account.pending_events) > pending else ALREADY
+                outcomes.append(Outcome(kind, credited.credited if kind == WRITTEN else 0))
+            except LedgerError as error:
+                outcomes.append(rejected(error))
+        return outcomes, account
+
+    rejects = RejectsFile(rejects_path, ("line", *COLUMNS))
+    try:
+        batches = csv_batches(source, shard, batch_size, summary,
+                              key=lambda row: account_id(row.fields.get("person", "")))
+        return run_batches(ledger, summary, batches, decide, rejects, progress,
+                           csv_reject_row(COLUMNS))
+    finally:
+        rejects.close()
+

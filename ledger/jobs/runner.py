@@ -1,0 +1,137 @@
+"""The loop every batch job shares: batch, decide, commit, count, report progress.
+
+A job hands over its work as batches (``{account id: [items]}``) and a decide function;
+the runner commits each batch through :class:`ledger.batch.BatchWriter`, counts the
+outcomes only after their batch is stored (so a killed run never over-reports), writes
+rejected rows to the rejects file and calls ``progress`` after every batch.
+
+Restart after a crash needs nothing special: each batch is one transaction, and every
+decision is idempotent against what is already stored (a month already credited, a
+year already closed), so a rerun skips the committed part and finishes the rest.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.utils import get_topic
+
+from ledger.account import Account
+from ledger.batch import BatchWriter, Decide
+from ledger.commands import Command, parse
+from ledger.bulk import BulkReader
+from ledger.core import LedgerCore
+from ledger.jobs.csvfile import CsvSource, RejectsFile, Row
+from ledger.jobs.shard import Shard
+from ledger.jobs.summary import REJECTED, JobSummary, Outcome
+from policies.errors import ErrorCode, LedgerError
+
+#: ``progress(fraction done 0..1, summary so far)``
+Progress = Callable[[float, JobSummary], None]
+#: One batch: the work per account, and how far through the input it ends (0..1).
+Batch = tuple[Mapping[UUID, Sequence[Any]], float]
+#: The values of a rejects-file line for an item and its outcome.
+RejectRow = Callable[[Any, Outcome], Sequence[object]]
+
+
+def run_batches(
+    ledger: LedgerCore,
+    summary: JobSummary,
+    batches: Iterable[Batch],
+    decide: Decide,
+    rejects: RejectsFile | None = None,
+    progress: Progress | None = None,
+    reject_row: RejectRow | None = None,
+) -> JobSummary:
+    """Commit every batch; ``summary`` is filled in and returned."""
+    writer = BatchWriter(ledger)
+    started = time.perf_counter()
+    for work, done in batches:
+        if work:
+            result = writer.run(work, decide)
+            summary.add_batch(result)
+            refused: list[tuple[Sequence[object], Outcome]] = []
+            for account_id, items in work.items():
+                for item, outcome in zip(items, result.outcomes[account_id], strict=True):
+                    summary.add(outcome)
+                    if outcome.kind == REJECTED and reject_row is not None:
+                        refused.append((reject_row(item, outcome), outcome))
+            if rejects is not None:
+                for values, outcome in sorted(refused, key=_line_order):
+                    rejects.add(values, outcome.code, outcome.message)
+                rejects.flush()
+        summary.seconds = time.perf_counter() - started
+        if progress is not None:
+            progress(done, summary)
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+def rejected(error: LedgerError, person: str = "") -> Outcome:
+    """A refusal as an outcome: the stable code and the message that says what to fix."""
+    return Outcome(REJECTED, code=str(error.code), message=error.message, person=person)
+
+
+def _line_order(refusal: tuple[Sequence[object], Outcome]) -> tuple:
+    """Rejects in input order (line numbers first), whatever order the accounts ran in."""
+    return tuple((0, v, "") if isinstance(v, int) else (1, 0, str(v)) for v in refusal[0])
+
+
+def csv_batches(
+    source: CsvSource, shard: Shard, size: int, summary: JobSummary,
+    key: Callable[[Row], UUID],
+) -> Iterator[Batch]:
+    """The file's rows of ``shard``, ``size`` rows a batch, grouped by account."""
+    work: dict[UUID, list[Row]] = {}
+    count = 0
+    for row in source.rows():
+        account_id = key(row)
+        if account_id not in shard:
+            summary.other_shards += 1
+            continue
+        work.setdefault(account_id, []).append(row)
+        count += 1
+        if count >= size:
+            yield work, source.position / max(1, source.size)
+            work, count = {}, 0
+    yield work, 1.0
+
+
+def population_batches(
+    ledger: LedgerCore, topic: str, shard: Shard, size: int
+) -> Iterator[Batch]:
+    """Every aggregate of the shard created by ``topic``, in key order, ``size`` a batch."""
+    for ids in BulkReader(ledger).ids_by_topic(topic, shard.low, shard.high, size):
+        yield {account_id: [account_id] for account_id in ids}, shard.fraction(ids[-1])
+    yield {}, 1.0
+
+
+def run_population_job(
+    ledger: LedgerCore, summary: JobSummary, decide: Decide, rejects_path: Path,
+    shard: Shard, batch_size: int, progress: Progress | None,
+) -> JobSummary:
+    """Run ``decide`` over every account of ``shard``; refusals listed by person."""
+    rejects = RejectsFile(rejects_path, ("person",))
+    try:
+        batches = population_batches(ledger, get_topic(Account.Enrolled), shard, batch_size)
+        return run_batches(ledger, summary, batches, decide, rejects, progress,
+                           lambda _, outcome: [outcome.person])
+    finally:
+        rejects.close()
+
+
+def csv_reject_row(columns: Sequence[str]) -> RejectRow:
+    """A rejects line for a CSV row: its line number, then its fields in ``columns`` order."""
+    return lambda row, _: [row.line, *(row.fields.get(c, "") for c in columns)]
+
+
+def row_command(command: type[Command], row: Row) -> Any:
+    """A CSV row as ``command``; empty cells are absent values; a bad row is invalid_input."""
+    if row.problem:
+        raise LedgerError(ErrorCode.INVALID_INPUT, f"line {row.line}: {row.problem}")
+    data = {name: value for name, value in row.fields.items() if value != ""}
+    return parse(command, data, where=f"line {row.line}")

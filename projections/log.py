@@ -1,0 +1,58 @@
+"""Reading the notification log in bulk, as plain tuples.
+
+``select_notifications`` builds a frozen ``Notification`` and a ``UUID`` per row, which
+caps a reader near 150,000 events a second; a projection needs neither (it keys accounts
+by their hex id). :class:`EventLog` runs the same ordered, ``id > after`` query on the
+recorder's own connection pool and returns ``(id, originator hex, version, topic, state)``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from eventsourcing.persistence import ApplicationRecorder
+from eventsourcing.postgres import PostgresApplicationRecorder
+from eventsourcing.sqlite import SQLiteApplicationRecorder
+from psycopg.rows import tuple_row
+from psycopg.sql import SQL, Identifier
+
+LogRow = tuple[int, str, int, str, bytes]
+
+
+class EventLog:
+    """The stored events after a position, in notification order, in batches."""
+
+    def __init__(self, recorder: ApplicationRecorder) -> None:
+        self.recorder = recorder
+        table = getattr(recorder, "events_table_name", "")
+        if isinstance(recorder, SQLiteApplicationRecorder):
+            self._query: Any = (
+                "SELECT rowid, originator_id, originator_version, topic, state "
+                f"FROM {table} WHERE rowid > ? ORDER BY rowid LIMIT ?")
+        elif isinstance(recorder, PostgresApplicationRecorder):
+            self._query = SQL(
+                "SELECT notification_id, replace(originator_id::text, '-', ''), "
+                "originator_version, topic, state FROM {0}.{1} "
+                "WHERE notification_id > %s ORDER BY notification_id LIMIT %s"
+            ).format(Identifier(recorder.datastore.schema), Identifier(table))
+        else:
+            self._query = None
+
+    def read(self, after: int, limit: int) -> list[LogRow]:
+        """Up to ``limit`` events with notification id greater than ``after``."""
+        recorder = self.recorder
+        if isinstance(recorder, SQLiteApplicationRecorder):
+            with recorder.datastore.transaction(commit=False) as c:
+                c.row_factory = None  # plain tuples
+                c.execute(self._query, (after, limit))
+                return c.fetchall()
+        if isinstance(recorder, PostgresApplicationRecorder):
+            with recorder.datastore.get_connection() as conn, \
+                    conn.cursor(row_factory=tuple_row) as c:
+                c.execute(self._query, (after, limit))
+                return c.fetchall()
+        return [(n.id, n.originator_id.hex, n.originator_version, n.topic, n.state)
+                for n in recorder.select_notifications(after, limit, inclusive_of_start=False)]
+
+    def head(self) -> int:
+        return self.recorder.max_notification_id() or 0

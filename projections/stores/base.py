@@ -1,0 +1,78 @@
+"""What every view store does: apply a batch with its tracking position, atomically.
+
+Exactly-once is a compare-and-set on the tracking position: a batch of events after
+position ``p`` is written only if the store still says ``p``, in the same transaction (or
+Lua step) as the rows. A worker killed before the commit left nothing; a worker killed
+after it resumes from the new position; two workers racing cannot both apply a batch.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from typing import Any
+
+from projections.projection import Key, Row, ViewBatch
+from projections.tables import BY_NAME, TABLES, Table
+
+TRACKING_NAME = "Ledger/views"
+
+
+class StalePosition(Exception):
+    """Another worker moved the tracking position; the batch was not applied."""
+
+
+def complete(table: Table, row: dict[str, Any]) -> Row:
+    """A row with every column: sums default to 0, unset values to None."""
+    return {name: row.get(name, 0 if name in table.added else None) for name in table.columns}
+
+
+class ViewStore(ABC):
+    """The read models and their tracking position in one store."""
+
+    kind = "views"
+
+    @abstractmethod
+    def position(self) -> int:
+        """The last notification id applied (0 before any)."""
+
+    @abstractmethod
+    def write(self, batch: ViewBatch, expected: int) -> None:
+        """Apply ``batch`` and move the position from ``expected`` to ``batch.last``."""
+
+    @abstractmethod
+    def reset(self) -> None:
+        """Empty every view and set the position to 0, atomically."""
+
+    @abstractmethod
+    def lookup(self, table: str, keys: Sequence[Key]) -> dict[Key, Row]:
+        """The stored rows of ``keys`` that exist."""
+
+    @abstractmethod
+    def rows(self, table: str, first: Any = None) -> list[Row]:
+        """Every row of ``table``, or those whose first key column is ``first``."""
+
+    def get(self, table: str, key: Key) -> Row | None:
+        return self.lookup(table, [key]).get(key)
+
+    def dump(self) -> dict[str, list[Row]]:
+        """Every row of every view, sorted by key: what ``audit verify`` compares."""
+        return {
+            table.name: sorted(self.rows(table.name),
+                               key=lambda row, t=table: tuple(row[k] for k in t.key_names))
+            for table in TABLES
+        }
+
+    def close(self) -> None:
+        """Release connections."""
+
+
+def merge(table_name: str, stored: Row | None, change: list[Row]) -> Row:
+    """``stored`` after one batch's ``[added, set]`` change (for stores without upsert)."""
+    table = BY_NAME[table_name]
+    row = dict(stored) if stored else complete(table, {})
+    added, values = change
+    for name, delta in added.items():
+        row[name] = (row[name] or 0) + delta
+    row.update(values)
+    return row

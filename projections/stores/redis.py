@@ -1,0 +1,141 @@
+"""Views in Redis: one hash per row, written with the tracking position in one Lua step.
+
+Layout under the prefix (default ``gongji:views``)::
+
+    {prefix}:meta                        hash: position, generation
+    {prefix}:{gen}:{table}:{json key}    hash: the row's columns
+    {prefix}:{gen}:{table}:by:{json k1}  set: row keys with that first key column
+    {prefix}:{gen}:{table}:all           set: every row key of the table
+
+A batch is one ``EVALSHA`` of :data:`APPLY`: it checks that ``meta`` still holds the
+expected position and generation, applies every row (``HINCRBY`` for sums, ``HSET`` for
+values) and moves the position — atomically, as Redis runs a script alone. A reset bumps
+the generation and zeroes the position in one step, so readers never see half a reset;
+the old generation's keys are then unlinked.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+import redis
+
+from projections.projection import Key, Row, ViewBatch
+from projections.stores.base import StalePosition, ViewStore, complete
+from projections.tables import BY_NAME, INT
+
+APPLY = """
+local meta = KEYS[1]
+local position = redis.call('HGET', meta, 'position') or '0'
+local generation = redis.call('HGET', meta, 'generation') or '0'
+if position ~= ARGV[1] or generation ~= ARGV[3] then return 0 end
+for _, row in ipairs(cjson.decode(ARGV[4])) do
+  local key = row[1]
+  redis.call('SADD', row[2], key)
+  redis.call('SADD', row[3], key)
+  local added = row[4]
+  for i = 1, #added, 2 do redis.call('HINCRBY', key, added[i], added[i + 1]) end
+  if #row[5] > 0 then redis.call('HSET', key, unpack(row[5])) end
+end
+redis.call('HSET', meta, 'position', ARGV[2], 'generation', generation)
+return 1
+"""
+
+RESET = """
+local old = redis.call('HGET', KEYS[1], 'generation') or '0'
+redis.call('HSET', KEYS[1], 'generation', tostring(tonumber(old) + 1), 'position', '0')
+return old
+"""
+
+
+class RedisViews(ViewStore):
+    """The views in a Redis database, for deployments that set ``GONGJI_REDIS_URL``."""
+
+    kind = "redis"
+
+    def __init__(self, url: str, prefix: str = "gongji:views") -> None:
+        self.client = redis.Redis.from_url(url, decode_responses=True)
+        self.prefix = prefix
+        self.meta = f"{prefix}:meta"
+        self._apply = self.client.register_script(APPLY)
+        self._reset = self.client.register_script(RESET)
+
+    def _state(self) -> tuple[int, str]:
+        position, generation = self.client.hmget(self.meta, "position", "generation")
+        return int(position or 0), generation or "0"
+
+    def _row_key(self, generation: str, table: str, key: Key) -> str:
+        return f"{self.prefix}:{generation}:{table}:{json.dumps(list(key), ensure_ascii=False)}"
+
+    def _by_key(self, generation: str, table: str, first: Any) -> str:
+        return f"{self.prefix}:{generation}:{table}:by:{json.dumps(first, ensure_ascii=False)}"
+
+    def position(self) -> int:
+        return self._state()[0]
+
+    def write(self, batch: ViewBatch, expected: int) -> None:
+        if batch.last <= expected:
+            return
+        generation = self._state()[1]
+        rows = []
+        for name, changes in batch.rows.items():
+            table = BY_NAME[name]
+            every = f"{self.prefix}:{generation}:{name}:all"
+            for key, (added, values) in changes.items():
+                sums = [item for pair in added.items() for item in (pair[0], str(pair[1]))]
+                sets = [item for pair in (*zip(table.key_names, key), *values.items())
+                        for item in (pair[0], str(pair[1]))]
+                rows.append([self._row_key(generation, name, key),
+                             self._by_key(generation, name, key[0]), every, sums, sets])
+        payload = json.dumps(rows, ensure_ascii=False)
+        if not self._apply(keys=[self.meta],
+                           args=[str(expected), str(batch.last), generation, payload]):
+            raise StalePosition(f"the Redis views are no longer at position {expected}")
+
+    def reset(self) -> None:
+        old = self._reset(keys=[self.meta])
+        for keys in _chunks(self.client.scan_iter(f"{self.prefix}:{old}:*", count=1000)):
+            self.client.unlink(*keys)
+
+    def _read(self, table: str, row_keys: Sequence[str]) -> list[Row]:
+        spec = BY_NAME[table]
+        types = spec.types()
+        pipe = self.client.pipeline(transaction=False)
+        for row_key in row_keys:
+            pipe.hgetall(row_key)
+        rows = []
+        for raw in pipe.execute():
+            if raw:
+                rows.append(complete(spec, {
+                    name: int(value) if types[name] == INT else value
+                    for name, value in raw.items()
+                }))
+        return rows
+
+    def lookup(self, table: str, keys: Sequence[Key]) -> dict[Key, Row]:
+        generation = self._state()[1]
+        names = BY_NAME[table].key_names
+        rows = self._read(table, [self._row_key(generation, table, key) for key in keys])
+        return {tuple(row[k] for k in names): row for row in rows}
+
+    def rows(self, table: str, first: Any = None) -> list[Row]:
+        generation = self._state()[1]
+        index = (f"{self.prefix}:{generation}:{table}:all" if first is None
+                 else self._by_key(generation, table, first))
+        return self._read(table, sorted(self.client.smembers(index)))
+
+    def close(self) -> None:
+        self.client.close()
+
+
+def _chunks(items: Any, size: int = 1000) -> Any:
+    chunk: list[str] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk

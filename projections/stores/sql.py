@@ -1,0 +1,183 @@
+"""Views in the event store's own database (SQLite file or PostgreSQL schema).
+
+The view stores are eventsourcing ``TrackingRecorder`` subclasses: the library's tracking
+table holds the position (row ``Ledger/views``), and :meth:`SQLViews.write` upserts a
+batch's rows and compare-and-sets that position in one transaction. Their tables are named
+``gongji_view_*``: SQLite tables of eventsourcing are not prefixed per application, so ours
+are named so that they cannot collide.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager
+from typing import Any
+
+from eventsourcing.persistence import InfrastructureFactory
+from eventsourcing.postgres import PostgresTrackingRecorder
+from eventsourcing.sqlite import SQLiteTrackingRecorder
+from eventsourcing.utils import Environment
+
+from ledger.settings import store_env
+from projections.projection import Key, Row, ViewBatch
+from projections.stores.base import TRACKING_NAME, StalePosition, ViewStore
+from projections.tables import BY_NAME, INT, TABLES, Table
+
+LOOKUP_CHUNK = 500
+
+
+class SQLViews(ViewStore):
+    """The SQL of the views, shared by both databases; subclasses give the dialect."""
+
+    kind = "sql"
+    mark = "?"
+    int_type = "INTEGER"
+    table_options = ""
+
+    # -- dialect ------------------------------------------------------------------------
+
+    def _transaction(self, *, commit: bool) -> AbstractContextManager[Any]:
+        return self.datastore.transaction(commit=commit)  # type: ignore[attr-defined]
+
+    def table_name(self, table: Table) -> str:
+        return f"gongji_view_{table.name}"
+
+    def tracking_name(self) -> str:
+        return "tracking"
+
+    # -- statements ---------------------------------------------------------------------
+
+    def _view_ddl(self, table: Table) -> str:
+        types = table.types()
+        columns = ", ".join(
+            f"{name} {self.int_type if types[name] == INT else 'TEXT'}"
+            + (" NOT NULL DEFAULT 0" if name in table.added else "")
+            for name in table.columns
+        )
+        return (f"CREATE TABLE IF NOT EXISTS {self.table_name(table)} "
+                f"({columns}, PRIMARY KEY ({', '.join(table.key_names)})){self.table_options}")
+
+    def _upsert(self, table: Table) -> str:
+        columns = table.columns
+        updates = [f"{a} = v.{a} + excluded.{a}" for a in table.added]
+        updates += [f"{s} = COALESCE(excluded.{s}, v.{s})" for s, _ in table.set]
+        return (f"INSERT INTO {self.table_name(table)} AS v ({', '.join(columns)}) "
+                f"VALUES ({', '.join([self.mark] * len(columns))}) "
+                f"ON CONFLICT ({', '.join(table.key_names)}) DO UPDATE SET {', '.join(updates)}")
+
+    def _create_views(self, c: Any) -> None:
+        for table in TABLES:
+            c.execute(self._view_ddl(table))
+        c.execute(f"INSERT INTO {self.tracking_name()} VALUES ({self.mark}, 0) "
+                  "ON CONFLICT DO NOTHING", (TRACKING_NAME,))
+
+    # -- the store ----------------------------------------------------------------------
+
+    def position(self) -> int:
+        with self._transaction(commit=False) as c:
+            c.execute(f"SELECT notification_id FROM {self.tracking_name()} "
+                      f"WHERE application_name = {self.mark}", (TRACKING_NAME,))
+            row = c.fetchone()
+        return row["notification_id"] if row else 0
+
+    def write(self, batch: ViewBatch, expected: int) -> None:
+        if batch.last <= expected:
+            return
+        with self._transaction(commit=True) as c:
+            c.execute(f"UPDATE {self.tracking_name()} SET notification_id = {self.mark} "
+                      f"WHERE application_name = {self.mark} AND notification_id = {self.mark} "
+                      "RETURNING notification_id", (batch.last, TRACKING_NAME, expected))
+            if c.fetchone() is None:
+                raise StalePosition(f"the views are no longer at position {expected}")
+            for name, changes in batch.rows.items():
+                if changes:
+                    table = BY_NAME[name]
+                    added, zeros = table.added, (0,) * len(table.added)
+                    values = [s for s, _ in table.set]
+                    c.executemany(self._upsert(table), [
+                        (*key, *map(sums.get, added, zeros), *map(sets.get, values))
+                        for key, (sums, sets) in changes.items()
+                    ])
+
+    def close(self) -> None:
+        self.datastore.close()  # type: ignore[attr-defined]
+
+    def reset(self) -> None:
+        with self._transaction(commit=True) as c:
+            for table in TABLES:
+                c.execute(f"DROP TABLE IF EXISTS {self.table_name(table)}")
+            self._create_views(c)
+            c.execute(f"UPDATE {self.tracking_name()} SET notification_id = 0 "
+                      f"WHERE application_name = {self.mark}", (TRACKING_NAME,))
+
+    def lookup(self, table: str, keys: Sequence[Key]) -> dict[Key, Row]:
+        spec = BY_NAME[table]
+        found: dict[Key, Row] = {}
+        with self._transaction(commit=False) as c:
+            for statement, params in self._lookup_statements(spec, keys):
+                c.execute(statement, params)
+                for row in c.fetchall():
+                    row = dict(row)
+                    found[tuple(row[k] for k in spec.key_names)] = row
+        return found
+
+    def _lookup_statements(self, table: Table, keys: Sequence[Key]) -> Iterator[tuple[str, Any]]:
+        select = f"SELECT * FROM {self.table_name(table)} WHERE "
+        if len(table.keys) == 1:
+            for start in range(0, len(keys), LOOKUP_CHUNK):
+                chunk = [key[0] for key in keys[start:start + LOOKUP_CHUNK]]
+                marks = ", ".join([self.mark] * len(chunk))
+                yield f"{select}{table.key_names[0]} IN ({marks})", chunk
+        else:
+            where = " AND ".join(f"{k} = {self.mark}" for k in table.key_names)
+            for key in keys:
+                yield select + where, key
+
+    def rows(self, table: str, first: Any = None) -> list[Row]:
+        spec = BY_NAME[table]
+        statement = f"SELECT * FROM {self.table_name(spec)}"
+        params: tuple[Any, ...] = ()
+        if first is not None:
+            statement += f" WHERE {spec.key_names[0]} = {self.mark}"
+            params = (first,)
+        with self._transaction(commit=False) as c:
+            c.execute(statement, params)
+            return [dict(row) for row in c.fetchall()]
+
+
+class SQLiteViews(SQLViews, SQLiteTrackingRecorder):
+    """Views in the SQLite file of the events."""
+
+    table_options = " WITHOUT ROWID"  # one b-tree per table: rows live in the key's index
+
+    def create_table(self) -> None:
+        super().create_table()
+        with self.datastore.transaction(commit=True) as c:
+            self._create_views(c)
+
+
+class PostgresViews(SQLViews, PostgresTrackingRecorder):
+    """Views in the PostgreSQL schema of the events."""
+
+    mark = "%s"
+    int_type = "BIGINT"
+
+    def table_name(self, table: Table) -> str:
+        return f'"{self.datastore.schema}".gongji_view_{table.name}'
+
+    def tracking_name(self) -> str:
+        return f'"{self.datastore.schema}"."{self.tracking_table_name}"'
+
+    def create_table(self) -> None:
+        super().create_table()
+        with self.datastore.transaction(commit=True) as c:
+            self._create_views(c)
+
+
+def open_sql_views(database_url: str) -> SQLViews:
+    """The SQL view store in the database of ``database_url`` (tables created if missing)."""
+    env = store_env(database_url)
+    factory = InfrastructureFactory.construct(Environment("GongjiViews", env))
+    view_class = PostgresViews if env["PERSISTENCE_MODULE"].endswith("postgres") \
+        else SQLiteViews
+    return factory.tracking_recorder(view_class)  # type: ignore[type-var]

@@ -1,0 +1,78 @@
+"""The read models' tables, declared once for every store (SQL, Redis, memory).
+
+Every column is an integer or a text. A row is changed in two ways only:
+
+- *added* columns are sums: a batch adds its delta (``balance += -1200``), so applying a
+  batch twice would show — which is what the crash and recompute tests look for;
+- *set* columns take the batch's last value; ``None`` means "not set by this batch" and
+  keeps what is stored (``""`` is the stored "no value" of a text column).
+
+Because every change is a delta or a last value keyed by the row's key, a store applies a
+batch with one upsert per row and no reads, and the same batch means the same thing in
+SQL, in Redis and in memory.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+INT, TEXT = "int", "text"
+
+
+@dataclass(frozen=True, slots=True)
+class Table:
+    """A view table: ``keys`` identify a row; the first key is what rows are listed by."""
+
+    name: str
+    keys: tuple[tuple[str, str], ...]
+    added: tuple[str, ...] = ()
+    set: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def key_names(self) -> tuple[str, ...]:
+        return tuple(name for name, _ in self.keys)
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return self.key_names + self.added + tuple(name for name, _ in self.set)
+
+    def types(self) -> dict[str, str]:
+        return {**dict(self.keys), **{name: INT for name in self.added}, **dict(self.set)}
+
+
+PEOPLE = Table("people", (("account_id", TEXT),), set=(("person", TEXT),))
+ACCOUNTS = Table(
+    "accounts", (("person", TEXT),), added=("balance",),
+    set=(("account_id", TEXT), ("region", TEXT), ("scheme", TEXT), ("has_account", INT),
+         ("birth_date", TEXT), ("retired_on", TEXT), ("status", TEXT), ("death_date", TEXT),
+         ("version", INT)),
+)
+POOLING = Table(
+    "pooling", (("person", TEXT), ("region", TEXT), ("year", INT)),
+    added=("in_scope", "deductible_applied", "fund_paid", "over_cap", "visits"),
+    set=(("closed", INT), ("cap", INT), ("forfeited", INT)),
+)
+TRANSACTIONS = Table(
+    "transactions", (("aggregate_id", TEXT),),
+    set=(("client_id", TEXT), ("kind", TEXT), ("person", TEXT), ("date", TEXT),
+         ("region", TEXT), ("year", INT), ("level", INT), ("purpose", TEXT),
+         ("payer", TEXT), ("fund_paid", INT), ("own_paid", INT), ("family_paid", INT),
+         ("cash_paid", INT), ("reversed_on", TEXT)),
+)
+BINDINGS = Table(
+    "bindings", (("owner", TEXT), ("member", TEXT)),
+    set=(("relation", TEXT), ("bound_from", TEXT), ("unbound_on", TEXT)),
+)
+FAMILY = Table(
+    "family", (("payer", TEXT), ("beneficiary", TEXT), ("purpose", TEXT)),
+    added=("paid", "payments", "reversed"),
+)
+FUNDS = Table(
+    "funds", (("region", TEXT), ("year", INT), ("month", INT), ("level", INT)),
+    added=("fund_paid", "account_paid", "family_paid", "cash_paid", "visits", "reversed"),
+)
+DAILY = Table("daily", (("person", TEXT), ("day", TEXT)), added=("change",))
+
+TABLES: tuple[Table, ...] = (PEOPLE, ACCOUNTS, POOLING, TRANSACTIONS, BINDINGS, FAMILY,
+                             FUNDS, DAILY)
+BY_NAME = {table.name: table for table in TABLES}

@@ -1,0 +1,127 @@
+"""Who may and who may not: every route of the API against every kind of key.
+
+One row per route: the request, and the keys allowed. An allowed key must get past the
+role checks (any status but 401/403); every other key must get 403; no key gets 401.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from api_support import (
+    AGENCY,
+    AUDITOR,
+    HOSPITAL,
+    KEYS,
+    MEMBER_A,
+    MEMBER_B,
+    PHARMACY,
+    auth,
+    settings,
+)
+from fastapi.testclient import TestClient
+
+from api import create_app
+
+EVERYONE = set(KEYS)
+COUNTER = {AGENCY, HOSPITAL, PHARMACY}
+VISIT = {"person": "A", "date": "2023-06-01", "level": 1, "in_scope": "50.00"}
+
+ROWS: list[tuple[str, str, dict | None, set[str]]] = [
+    ("POST", "/v1/people", {"person": "N", "region": "suizhou", "birth_date": "1990-01-01"},
+     {AGENCY}),
+    ("POST", "/v1/contributions", {"person": "A", "month": "2023-02", "base": "5000.00"},
+     {AGENCY}),
+    ("POST", "/v1/lump-sums", {"person": "C", "id": "l1", "date": "2023-03-01",
+                               "base": "1000.00"}, {AGENCY}),
+    ("POST", "/v1/allotments", {"person": "R", "month": "2023-07"}, {AGENCY}),
+    ("POST", "/v1/retirements", {"person": "A", "date": "2030-01-01"}, {AGENCY}),
+    ("POST", "/v1/transfers", {"person": "T", "to_region": "nanchang", "date": "2024-01-02"},
+     {AGENCY}),
+    ("POST", "/v1/emigrations", {"person": "E", "date": "2024-01-02"}, {AGENCY}),
+    ("POST", "/v1/deaths", {"person": "D", "date": "2024-01-02"}, {AGENCY}),
+    ("POST", "/v1/inheritances", {"person": "D", "date": "2024-01-03",
+                                  "heirs": [{"name": "x", "share": "1"}]}, {AGENCY}),
+    ("POST", "/v1/year-closings", {"year": 2023}, {AGENCY}),
+    ("POST", "/v1/family-bindings", {"owner": "A", "member": "B", "relation": "spouse",
+                                     "date": "2023-01-01"}, {AGENCY, MEMBER_A}),
+    ("POST", "/v1/family-bindings/revocations", {"owner": "A", "member": "B",
+                                                 "date": "2023-12-01"}, {AGENCY, MEMBER_A}),
+    ("POST", "/v1/settlements", {**VISIT, "id": "v-any"}, COUNTER),
+    ("POST", "/v1/settlements", {**VISIT, "id": "v-h1", "institution": "H1"},
+     {AGENCY, HOSPITAL}),
+    ("POST", "/v1/settlements/preview", {**VISIT, "id": "p"},
+     {AGENCY, HOSPITAL, PHARMACY, AUDITOR, MEMBER_A}),
+    ("POST", "/v1/spends", {"payer": "A", "purpose": "pharmacy", "amount": "1.00",
+                            "id": "s-p1", "date": "2023-06-01", "institution": "P1"},
+     {AGENCY, PHARMACY}),
+    ("POST", "/v1/reversals", {"id": "seed-h1", "date": "2023-06-05"}, {AGENCY, HOSPITAL}),
+    ("GET", "/v1/people/A", None, {AGENCY, AUDITOR, HOSPITAL, PHARMACY, MEMBER_A}),
+    ("GET", "/v1/people/A/pooling", None, {AGENCY, AUDITOR, HOSPITAL, PHARMACY, MEMBER_A}),
+    ("GET", "/v1/people/A/events", None, {AGENCY, AUDITOR, MEMBER_A}),
+    ("GET", "/v1/settlements/seed-h1", None, {AGENCY, AUDITOR, HOSPITAL, MEMBER_A}),
+    ("GET", "/v1/policy-parameters", None, EVERYONE),
+    ("GET", "/v1/whoami", None, EVERYONE),
+]
+
+
+@pytest.fixture(scope="module")
+def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+    """People A, B (suizhou), C (nanchang), R (retired), T, E, D; a visit by H1."""
+    path = tmp_path_factory.mktemp("roles") / "gongji.db"
+    with TestClient(create_app(settings(str(path)))) as client:
+        agency = auth(AGENCY)
+        for person, region, extra in (("A", "suizhou", {}), ("B", "suizhou", {}),
+                                      ("C", "nanchang", {}), ("T", "suizhou", {}),
+                                      ("E", "suizhou", {}), ("D", "suizhou", {}),
+                                      ("R", "suizhou", {"retired_on": "2020-01-01"})):
+            client.post("/v1/people", headers=agency, json={
+                "person": person, "region": region, "birth_date": "1960-01-01", **extra,
+            }).raise_for_status()
+        client.post("/v1/contributions", headers=agency, json={
+            "person": "A", "month": "2023-01", "base": "9000.00"}).raise_for_status()
+        client.post("/v1/settlements", headers=auth(HOSPITAL), json={
+            **VISIT, "id": "seed-h1"}).raise_for_status()
+        yield client
+
+
+def test_the_table_covers_every_route(client: TestClient):
+    documented = {(method.upper(), path)
+                  for path, operations in client.get("/openapi.json").json()["paths"].items()
+                  for method in operations}
+    covered = {(method, _template(path)) for method, path, _, _ in ROWS}
+    assert documented - {("GET", "/v1/health")} == covered
+
+
+def _template(path: str) -> str:
+    return (path.replace("/people/A", "/people/{person}")
+            .replace("/settlements/seed-h1", "/settlements/{id}"))
+
+
+@pytest.mark.parametrize("method, path, body, allowed", ROWS,
+                         ids=[f"{m} {p}" for m, p, _, _ in ROWS])
+def test_who_may_and_who_may_not(client: TestClient, method: str, path: str,
+                                 body: dict | None, allowed: set[str]):
+    forbidden = EVERYONE - allowed
+    for key in sorted(forbidden):  # refused first: a refusal changes nothing
+        response = client.request(method, path, json=body, headers=auth(key))
+        assert response.status_code == 403, (KEYS[key], response.json())
+        assert response.json()["code"] == "forbidden"
+    assert client.request(method, path, json=body).status_code == 401
+    for key in sorted(allowed):
+        response = client.request(method, path, json=body, headers=auth(key))
+        assert response.status_code not in (401, 403), (KEYS[key], response.json())
+
+
+def test_a_member_reads_and_binds_only_for_itself(client: TestClient):
+    member_b = auth(MEMBER_B)
+    assert client.get("/v1/people/B", headers=member_b).status_code == 200
+    assert client.get("/v1/people/A", headers=member_b).status_code == 403
+    assert client.post("/v1/family-bindings", headers=member_b, json={
+        "owner": "B", "member": "A", "relation": "spouse", "date": "2023-01-01",
+    }).status_code == 200
+
+
+def test_health_needs_no_key(client: TestClient):
+    assert client.get("/v1/health").json() == {"status": "ok"}

@@ -1,0 +1,86 @@
+"""``audit verify``: chain, re-pricing and recomputed views, each naming the first difference."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from cli.main import app
+from conftest import JILIN, PARAMETERS
+from ledger import Ledger, open_ledger
+from policies.book import PolicyBook
+from projections import ViewWorker, open_views
+from projections.audit import verify
+from test_chain import execute, state_replace
+from test_projections_views import database_of, scenario
+
+
+def test_an_untouched_ledger_verifies(ledger: Ledger, tmp_path) -> None:
+    scenario(ledger)
+    views = open_views(database_of(ledger))
+    ViewWorker(ledger.recorder, ledger.mapper, views).catch_up()
+    report = verify(ledger, views)
+    views.close()
+    assert report.ok, report.differences
+    assert (report.events, report.settlements) == (20, 2)
+    assert report.view_rows > 10 and report.position == 20
+
+
+def test_an_edited_view_row_is_named(ledger: Ledger) -> None:
+    scenario(ledger)
+    views = open_views(database_of(ledger))
+    ViewWorker(ledger.recorder, ledger.mapper, views).catch_up()
+    execute(ledger, "UPDATE gongji_view_accounts SET balance = balance + 1 WHERE person = 'A'"
+            if "SQLITE_DBNAME" in ledger.env else
+            f"UPDATE {ledger.env['POSTGRES_SCHEMA']}.gongji_view_accounts "
+            "SET balance = balance + 1 WHERE person = 'A'")
+    report = verify(ledger, views)
+    views.close()
+    assert [d.check for d in report.differences] == ["views"]
+    assert "view accounts row ('A',): balance is 25001, the events give 25000" in \
+        report.first.message
+
+
+def test_a_settlement_the_policy_does_not_give_is_named(tmp_path) -> None:
+    """Priced with a policy file that was since changed: re-pricing shows the settlement."""
+    ledger = open_ledger(str(tmp_path / "p.db"), PARAMETERS)
+    scenario(ledger)
+    ledger.book = PolicyBook.load(PARAMETERS)  # the retired rates for employed persons:
+    suizhou = ledger.book.versions["suizhou"]
+    rates = suizhou[0].pooling.rates.model_copy(update={"employed": (
+        suizhou[0].pooling.rates.retired)})
+    suizhou[0] = suizhou[0].model_copy(update={"pooling": suizhou[0].pooling.model_copy(
+        update={"rates": rates})})
+    report = verify(ledger)
+    ledger.close()
+    [difference] = report.differences
+    assert difference.check == "pricing"
+    assert difference.message == "event #9: settlement 'V1' of B: rate recorded 0.8, re-priced 0.85"
+
+
+def test_the_cli_exits_non_zero_naming_the_edited_event(tmp_path, monkeypatch) -> None:
+    url = str(tmp_path / "v.db")
+    ledger = open_ledger(url, PARAMETERS)
+    scenario(ledger)
+    monkeypatch.setenv("GONGJI_DATABASE_URL", url)
+    monkeypatch.setenv("GONGJI_POLICY_PARAMETERS", json.dumps({"jilin": JILIN, **PARAMETERS}))
+    runner = CliRunner()
+    assert runner.invoke(app, ["projections", "rebuild"]).exit_code == 0
+    result = runner.invoke(app, ["audit", "verify"])
+    assert result.exit_code == 0, result.output
+    assert "ok:" in result.stdout
+    state_replace(ledger, 11, '"amount":6000', '"amount":600')
+    ledger.close()
+    result = runner.invoke(app, ["audit", "verify", "--json"])
+    assert result.exit_code == 1
+    document = json.loads(result.stdout)
+    assert document["differences"][0]["check"] == "chain"
+    assert document["differences"][0]["message"].startswith("event #11 (")
+    assert "edited" in document["differences"][0]["message"]
+
+
+@pytest.fixture(autouse=True)
+def _no_redis(monkeypatch) -> None:
+    monkeypatch.delenv("GONGJI_REDIS_URL", raising=False)

@@ -1,0 +1,54 @@
+"""The batch write path: one transaction per batch, and a safe fallback on a clash."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from jobs_support import enroll_many
+from ledger import Ledger
+from ledger.batch import BatchWriter
+from ledger.commands import RecordContribution, parse
+from ledger.ids import account_id
+
+
+def credit(month: str):
+    def decide(account, items):
+        result = [None] * len(items)
+        if account is not None:
+            account.credit_contribution(month, 100000, 2000, "test")
+        return result, account
+    return decide
+
+
+def test_a_batch_is_stored_in_one_insert_with_snapshots_and_reads_back(
+        memory_ledger: Ledger, tmp_path: Path):
+    names = enroll_many(memory_ledger, tmp_path, 5)
+    work = {account_id(n): [n] for n in names}
+    writer = BatchWriter(memory_ledger)
+    for month in range(1, 100):  # Enrolled + 99 credits: version 100 is snapshotted
+        writer.run(work, credit(f"2000-{month:02d}" if month <= 12 else f"{1900 + month}-01"))
+    account = memory_ledger.account(names[0])
+    assert (account.version, account.balance) == (100, 99 * 2000)
+    snapshot = next(memory_ledger.snapshots.get(account.id, desc=True, limit=1))
+    assert snapshot.originator_version == 100
+    assert writer.reader.aggregates(work)[account.id].balance == 99 * 2000
+
+
+def test_a_clash_with_another_writer_redoes_the_batch_account_by_account(
+        memory_ledger: Ledger, tmp_path: Path):
+    ledger = memory_ledger
+    names = enroll_many(ledger, tmp_path, 3)
+    racing = {"done": False}
+
+    def decide(account, items):
+        if not racing["done"]:  # another writer credits this account meanwhile
+            racing["done"] = True
+            ledger.credit_contribution(parse(RecordContribution, {
+                "person": account.person, "month": "2024-01", "base": "1000.00"}))
+        return credit("2024-02")(account, items)
+
+    result = BatchWriter(ledger).run({account_id(n): [n] for n in names}, decide)
+    assert result.fallbacks == 1 and result.events["ContributionCredited"] == 3
+    views = [ledger.account_view(n) for n in names]
+    assert [v.balance for v in views] == [2000 + 2000, 2000, 2000]
+    assert result.balances_after - result.balances_before == 3 * 2000
