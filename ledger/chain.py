@@ -24,10 +24,10 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 from uuid import UUID
 
-from eventsourcing.persistence import ApplicationRecorder, Notification, StoredEvent
+from eventsourcing.persistence import ApplicationRecorder, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
 from psycopg import Cursor
@@ -67,18 +67,6 @@ def _links(previous: bytes, ids: Sequence[int], events: Sequence[StoredEvent]) -
             else str(event.originator_id)
         rows.append((position, hex_id, event.originator_version, previous.hex()))
     return rows
-
-
-class ChainedRecorder(Protocol):
-    """What :func:`verify_chain` needs: the notifications and the stored links."""
-
-    chain_table_name: str
-
-    def select_notifications(self, start: int | None, limit: int, stop: int | None = None,
-                             topics: Sequence[str] = (), *,
-                             inclusive_of_start: bool = True) -> Sequence[Notification]: ...
-
-    def select_links(self, after: int, limit: int) -> list[ChainLink]: ...
 
 
 class ChainedSQLiteRecorder(SQLiteApplicationRecorder):

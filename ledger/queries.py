@@ -126,9 +126,11 @@ class AccountQueries(LedgerCore):
 _EVENT_ENVELOPE = {"originator_id", "originator_version", "timestamp", "originator_topic"}
 
 
-def current_cap(book: PolicyBook, facts: PersonFacts, region: str, year: int) -> int | None:
-    """The cap of a year not yet closed: in force on its last day, or today while it runs."""
-    day = min(dt.date(year, 12, 31), max(dt.date(year, 1, 1), dt.date.today()))
+def current_cap(book: PolicyBook, facts: PersonFacts, region: str, year: int,
+                on: dt.date | None = None) -> int | None:
+    """The cap of a year not yet closed: in force on its last day, or ``on`` (default
+    today) while it runs."""
+    day = min(dt.date(year, 12, 31), max(dt.date(year, 1, 1), on or dt.date.today()))
     try:
         policy = book.latest_on_or_before(region, day)
     except LedgerError:

@@ -47,8 +47,7 @@ class ViewBatch:
 
     def __init__(self) -> None:
         self.rows: dict[str, dict[Key, list[Row]]] = {table.name: {} for table in TABLES}
-        self.first = self.last = 0
-        self.events = 0
+        self.last = 0  # the notification id the views reach with this batch
 
     def row(self, table: str, key: Key) -> list[Row]:
         rows = self.rows[table]
@@ -140,7 +139,7 @@ class LedgerProjection:
         batch = ViewBatch()
         if not rows:
             return batch
-        batch.first, batch.last, batch.events = rows[0][0], rows[-1][0], len(rows)
+        batch.last = rows[-1][0]
         self._resolve_people(rows)
         account, transaction, enrolled = (
             self.account_handlers, self.transaction_handlers, self.enrolled)

@@ -15,8 +15,8 @@ from __future__ import annotations
 import contextlib
 import gc
 import threading
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from eventsourcing.persistence import ApplicationRecorder, Mapper
@@ -24,7 +24,7 @@ from eventsourcing.postgres import PostgresApplicationRecorder
 from psycopg.sql import SQL, Identifier
 
 from projections.log import EventLog
-from projections.projection import LedgerProjection, state_decoder
+from projections.projection import Key, LedgerProjection, Row, state_decoder
 from projections.stores.base import StalePosition, ViewStore
 
 BATCH_SIZE = 10_000
@@ -40,7 +40,8 @@ class ViewWorker:
         self.log = EventLog(recorder)
         self.views = views
         self.batch_size = batch_size
-        self.projection = LedgerProjection(views.lookup, state_decoder(mapper))
+        self.projection = LedgerProjection(self._lookup, state_decoder(mapper))
+        self._in_flight: Future[None] | None = None
 
     def head(self) -> int:
         return self.log.head()
@@ -48,23 +49,41 @@ class ViewWorker:
     def catch_up(self, progress: Progress | None = None) -> int:
         """Apply everything recorded so far; the number of events applied.
 
-        The next batch is read (in a second thread) while this one is applied and written:
-        reading and writing the database overlap with decoding in Python.
+        A three-stage pipeline: one thread reads batch N+1 while the main thread decodes and
+        projects batch N and another thread writes batch N−1 — the database's own work runs
+        outside the GIL, beside the decoding. Writes stay in order, one in flight at a time,
+        each a compare-and-set on the position the previous one left.
         """
         position, head, applied = self.views.position(), self.head(), 0
-        with ThreadPoolExecutor(1, thread_name_prefix="gongji-log") as reader:
+        with ThreadPoolExecutor(1, thread_name_prefix="gongji-log") as reader, \
+                ThreadPoolExecutor(1, thread_name_prefix="gongji-views") as writer, \
+                _gc_paused():
             pending = reader.submit(self.log.read, position, self.batch_size)
-            while rows := pending.result():
-                pending = reader.submit(self.log.read, rows[-1][0], self.batch_size)
-                try:
-                    with _gc_paused():
-                        self.views.write(self.projection.apply(rows), expected=position)
-                except StalePosition:
-                    return applied  # another worker is applying; resume from its position
-                position, applied = rows[-1][0], applied + len(rows)
-                if progress is not None:
-                    progress(position, max(head, position))
+            try:
+                while rows := pending.result():
+                    pending = reader.submit(self.log.read, rows[-1][0], self.batch_size)
+                    batch = self.projection.apply(rows)
+                    self._written()
+                    self._in_flight = writer.submit(self.views.write, batch, position)
+                    position, applied = rows[-1][0], applied + len(rows)
+                    if progress is not None:
+                        progress(position, max(head, position))
+                self._written()
+            except StalePosition:
+                self._in_flight = None
+                return 0  # another worker is applying; resume from the stored position
         return applied
+
+    def _written(self) -> None:
+        """Wait for the write in flight (it raises ``StalePosition`` if it lost a race)."""
+        in_flight, self._in_flight = self._in_flight, None
+        if in_flight is not None:
+            in_flight.result()
+
+    def _lookup(self, table: str, keys: Sequence[Key]) -> dict[Key, Row]:
+        """The projection's lookups see every batch applied so far: wait for the writer."""
+        self._written()
+        return self.views.lookup(table, keys)
 
     def rebuild(self, progress: Progress | None = None) -> int:
         """Empty the views and apply every event from position zero."""

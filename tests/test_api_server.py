@@ -18,7 +18,7 @@ from api_support import AGENCY, GONGJI, auth, running_server
 from conftest import SHARED
 
 ROOT = Path(__file__).resolve().parents[1]
-CASE_DIRS = [SHARED / "conformance" / "cases", ROOT / "tests" / "conformance" / "cases",
+CASE_DIRS = [SHARED / "conformance" / "cases", ROOT / "tests" / "conformance_cases",
              ROOT / "conformance" / "cases"]
 CASES = sorted({case.name: case for folder in CASE_DIRS if folder.is_dir()
                 for case in folder.glob("*.json")

@@ -22,7 +22,7 @@ from projections import ViewWorker, open_views
 from test_projections_views import recompute
 
 KILLS = 20
-BATCH = 10
+BATCH = 5
 fork = multiprocessing.get_context("fork")
 
 
@@ -32,7 +32,7 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("crash") / "template.db"
     ledger = open_ledger(str(path), PARAMETERS)
     for i in range(40):
-        ledger.enroll(EnrollPerson(person=f"P{i}", region="suizhou", birth_date="1980-01-01"))
+        ledger.enroll(EnrollPerson(person=f"P{i}", region="nanchang", birth_date="1980-01-01"))
         for month in range(1, 13):
             ledger.credit_contribution(RecordContribution(
                 person=f"P{i}", month=f"2024-{month:02d}", base="5000.00"))
@@ -57,15 +57,17 @@ def _worker(url: str, redis_url: str | None, mode: str) -> None:
 def _kill_at_random(url: str, redis_url: str | None, mode: str, rng: random.Random,
                     meanwhile=None) -> bool:
     """Start a worker, kill it after a random delay; True if it was killed while working."""
-    child = fork.Process(target=_worker, args=(url, redis_url, mode))
+    child = fork.Process(target=_worker, args=(url, redis_url, mode), daemon=True)
     child.start()
-    deadline = time.monotonic() + rng.uniform(0.05, 0.4)
-    while time.monotonic() < deadline:
-        if meanwhile is not None:
-            meanwhile()
-        time.sleep(0.005)
-    os.kill(child.pid, signal.SIGKILL)
-    child.join()
+    try:
+        deadline = time.monotonic() + rng.uniform(0.01, 0.15)
+        while time.monotonic() < deadline:
+            if meanwhile is not None:
+                meanwhile()
+            time.sleep(0.005)
+    finally:
+        os.kill(child.pid, signal.SIGKILL)
+        child.join()
     return child.exitcode == -signal.SIGKILL
 
 

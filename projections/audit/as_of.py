@@ -20,10 +20,9 @@ from typing import Any, Literal
 
 from ledger.account import Account, pooling_key
 from ledger.ids import account_id
-from ledger.queries import PoolingView
+from ledger.queries import PoolingView, current_cap
 from ledger.year_end import movement
 from policies.errors import ErrorCode, LedgerError
-from policies.pricing import cap_for
 
 Basis = Literal["business", "recorded"]
 
@@ -112,14 +111,7 @@ def _view(ledger: Any, account: Account, key: str, figures: dict[str, Any],
     region, year = figures["region"], int(key.split("/")[1])
     cap = figures["cap"]
     if cap is None:  # the cap in force on the day (or the year's last day, if earlier)
-        when = min(day, dt.date(year, 12, 31))
-        try:
-            policy = ledger.book.latest_on_or_before(region, when)
-            scheme = account.scheme if account.scheme in policy.schemes \
-                else policy.default_scheme
-            cap = cap_for(policy, account.facts.category_on(when), scheme)
-        except LedgerError:
-            cap = None
+        cap = current_cap(ledger.book, account.facts, region, year, on=day)
     return PoolingView(
         region=region, year=year, in_scope=figures["in_scope"],
         deductible_applied=figures["deductible_applied"], fund_paid=figures["fund_paid"],
