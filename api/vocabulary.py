@@ -33,6 +33,8 @@ TERMS: dict[str, tuple[str, Any]] = {
     "payer": ("account that pays (付款账户所有人)", "A"),
     "beneficiary": ("person the spend is for (受益人), default the payer", "A"),
     "family": ("bound family member whose account pays (共济付款人)", "B"),
+    "shortfall_from": ("spend: own account first, the shortfall from this bound family "
+                       "member's account (个人账户不足部分由共济账户支付)", None),
     "own_first": ("take the person's own balance first, the shortfall from family (先个人后共济)",
                   True),
     "heirs": ("heirs or designated beneficiaries with their shares (继承人及份额)",

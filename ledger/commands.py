@@ -191,6 +191,9 @@ class Spend(Command):
     amount: Amount
     id: Id
     date: Day
+    shortfall_from: Id | None = Field(
+        None, description="own account first, the shortfall from this bound family "
+                          "member's account (共济); the payer is then the beneficiary")
     institution: Id | None = None
 
     @field_validator("amount")
@@ -199,6 +202,15 @@ class Spend(Command):
         if value <= 0:
             raise ValueError("amount must be greater than 0.00")
         return value
+
+    @model_validator(mode="after")
+    def _shortfall_for_oneself(self) -> Spend:
+        if self.shortfall_from is not None:
+            if self.shortfall_from == self.payer:
+                raise ValueError("shortfall_from: name a family member, not the payer")
+            if self.beneficiary not in (None, self.payer):
+                raise ValueError("beneficiary: with shortfall_from the payer spends for themself")
+        return self
 
     @property
     def for_whom(self) -> str:

@@ -109,50 +109,73 @@ class SettlementCommands(LedgerCore):
     # -- spends -----------------------------------------------------------------------
 
     def spend(self, cmd: Spend) -> SpendResult:
-        """Pay a purpose from the payer's account, all or nothing."""
+        """Pay a purpose from the payer's account, all or nothing; with ``shortfall_from``,
+        the payer's own balance first and the rest from a bound family member's (共济)."""
 
         def decide() -> SpendResult:
             payer = self.account(cmd.payer)
             beneficiary = cmd.for_whom
             if beneficiary != cmd.payer:
                 self.account(beneficiary)
+            backer = self.account(cmd.shortfall_from) if cmd.shortfall_from else None
             policy = self.policy(payer.region, cmd.date)
+            backer_policy = self.policy(backer.region, cmd.date) if backer else None
             request = {"op": "spend", **cmd.payload(), "beneficiary": beneficiary}
             existing = self.find_transaction(cmd.id)
             if existing is not None:
                 self.same_request(existing.request, request, f"transaction {cmd.id!r}")
                 return SpendResult(**existing.result)
-            self.require_open(payer, "spend")
-            self.require_personal_account(payer)
-            if beneficiary == cmd.payer:
-                article = family.check_purpose(policy, cmd.purpose, False, cmd.date)
-            else:
-                article = self._check_family(payer, policy, beneficiary, cmd.purpose, cmd.date)
-            if payer.balance < cmd.amount:
-                raise LedgerError(
-                    ErrorCode.INSUFFICIENT_BALANCE,
-                    f"{cmd.payer}'s balance is {format_fen(payer.balance)}, less than the "
-                    f"{format_fen(cmd.amount)} asked; a spend is all or nothing",
-                )
-            payer.debit(cmd.id, cmd.date, cmd.amount, "spend", beneficiary, str(cmd.purpose),
-                        article)
-            role = "own" if beneficiary == cmd.payer else "family"
+            parts = self._spend_parts(cmd, payer, policy, backer, backer_policy)
+            for account, amount, _, _ in parts:
+                if account.balance < amount:
+                    raise LedgerError(
+                        ErrorCode.INSUFFICIENT_BALANCE,
+                        f"{account.person}'s balance is {format_fen(account.balance)}, less "
+                        f"than the {format_fen(amount)} asked; a spend is all or nothing",
+                    )
+            debits = []
+            for account, amount, role, article in parts:
+                if amount:
+                    account.debit(cmd.id, cmd.date, amount, "spend", beneficiary,
+                                  str(cmd.purpose), article)
+                    debits.append({"person": account.person, "amount": amount, "role": role})
+            family_part = next((d for d in debits if d["role"] == "family"), None)
             result = SpendResult(
                 paid=cmd.amount,
-                own_paid=cmd.amount if role == "own" else 0,
-                family_paid=cmd.amount if role == "family" else 0,
-                family_payer=cmd.payer if role == "family" else None,
+                own_paid=sum(d["amount"] for d in debits if d["role"] == "own"),
+                family_paid=family_part["amount"] if family_part else 0,
+                family_payer=family_part["person"] if family_part else None,
             )
             txn = Spending(
                 client_id=cmd.id, person=beneficiary, request=request, result=result.record(),
-                debits=[{"person": cmd.payer, "amount": cmd.amount, "role": role}],
-                purpose=str(cmd.purpose), beneficiary=beneficiary,
+                debits=debits, purpose=str(cmd.purpose), beneficiary=beneficiary,
                 institution=cmd.institution,
             )
-            self.save(payer, txn)
+            self.save(payer, backer, txn)
             return result
 
         return self.write(decide)
+
+    def _spend_parts(
+        self, cmd: Spend, payer: Account, policy: RegionPolicy,
+        backer: Account | None, backer_policy: RegionPolicy | None,
+    ) -> list[tuple[Account, int, str, str]]:
+        """Who pays how much of a spend, after the account, binding and purpose checks."""
+        if backer is None or backer_policy is None:
+            self.require_open(payer, "spend")
+            self.require_personal_account(payer)
+            if cmd.for_whom == cmd.payer:
+                article = family.check_purpose(policy, cmd.purpose, False, cmd.date)
+                return [(payer, cmd.amount, "own", article)]
+            article = self._check_family(payer, policy, cmd.for_whom, cmd.purpose, cmd.date)
+            return [(payer, cmd.amount, "family", article)]
+        self.require_open(payer, "spend")
+        family_article = self._check_family(backer, backer_policy, cmd.payer, cmd.purpose,
+                                            cmd.date)
+        own_article = family.check_purpose(policy, cmd.purpose, False, cmd.date)
+        own = min(self._spendable(payer), cmd.amount)
+        return [(payer, own, "own", own_article),
+                (backer, cmd.amount - own, "family", family_article)]
 
     # -- reversal ---------------------------------------------------------------------
 

@@ -48,7 +48,7 @@ class EventLog:
                 return c.fetchall()
         if isinstance(recorder, PostgresApplicationRecorder):
             with recorder.datastore.get_connection() as conn, \
-                    conn.cursor(row_factory=tuple_row) as c:
+                    conn.cursor(row_factory=tuple_row, binary=True) as c:
                 c.execute(self._query, (after, limit))
                 return c.fetchall()
         return [(n.id, n.originator_id.hex, n.originator_version, n.topic, n.state)

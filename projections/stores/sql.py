@@ -57,12 +57,13 @@ class SQLViews(ViewStore):
         return (f"CREATE TABLE IF NOT EXISTS {self.table_name(table)} "
                 f"({columns}, PRIMARY KEY ({', '.join(table.key_names)})){self.table_options}")
 
-    def _upsert(self, table: Table) -> str:
+    def _upsert(self, table: Table, rows: int = 1) -> str:
         columns = table.columns
         updates = [f"{a} = v.{a} + excluded.{a}" for a in table.added]
         updates += [f"{s} = COALESCE(excluded.{s}, v.{s})" for s, _ in table.set]
+        row = f"({', '.join([self.mark] * len(columns))})"
         return (f"INSERT INTO {self.table_name(table)} AS v ({', '.join(columns)}) "
-                f"VALUES ({', '.join([self.mark] * len(columns))}) "
+                f"VALUES {', '.join([row] * rows)} "
                 f"ON CONFLICT ({', '.join(table.key_names)}) DO UPDATE SET {', '.join(updates)}")
 
     def _create_views(self, c: Any) -> None:
@@ -94,10 +95,13 @@ class SQLViews(ViewStore):
                     table = BY_NAME[name]
                     added, zeros = table.added, (0,) * len(table.added)
                     values = [s for s, _ in table.set]
-                    c.executemany(self._upsert(table), [
+                    self._write_rows(c, table, [
                         (*key, *map(sums.get, added, zeros), *map(sets.get, values))
                         for key, (sums, sets) in changes.items()
                     ])
+
+    def _write_rows(self, c: Any, table: Table, rows: list[tuple[Any, ...]]) -> None:
+        c.executemany(self._upsert(table), rows)
 
     def close(self) -> None:
         self.datastore.close()  # type: ignore[attr-defined]
@@ -172,6 +176,15 @@ class PostgresViews(SQLViews, PostgresTrackingRecorder):
         super().create_table()
         with self.datastore.transaction(commit=True) as c:
             self._create_views(c)
+
+    def _write_rows(self, c: Any, table: Table, rows: list[tuple[Any, ...]]) -> None:
+        """Multi-row ``VALUES`` upserts: one round trip per chunk, not per row."""
+        width = len(table.columns)
+        chunk = min(1000, 65535 // width)  # PostgreSQL takes at most 65535 parameters
+        for start in range(0, len(rows), chunk):
+            part = rows[start:start + chunk]
+            c.execute(self._upsert(table, len(part)),
+                      [value for row in part for value in row])
 
 
 def open_sql_views(database_url: str) -> SQLViews:
