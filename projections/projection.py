@@ -258,15 +258,16 @@ class LedgerProjection:
                       payments=1)
 
     def _spent(self, batch: ViewBatch, transaction: str, d: dict[str, Any]) -> None:
-        debit = d["debits"][0]
-        family_paid = debit["amount"] if debit["role"] == "family" else 0
+        """A spend: from the payer's account, a family member's, or own first then family."""
+        r, beneficiary = d["result"], d["beneficiary"]
+        family_paid, payer = r["family_paid"], r["family_payer"] or d["debits"][0]["person"]
         batch.set(TRANSACTIONS.name, (transaction,), client_id=d["client_id"], kind="spend",
-                  person=d["beneficiary"], date=d["request"]["date"], purpose=d["purpose"],
-                  payer=debit["person"], fund_paid=0, own_paid=debit["amount"] - family_paid,
-                  family_paid=family_paid, cash_paid=0, reversed_on="")
+                  person=beneficiary, date=d["request"]["date"], purpose=d["purpose"],
+                  payer=payer, fund_paid=0, own_paid=r["own_paid"], family_paid=family_paid,
+                  cash_paid=0, reversed_on="")
         if family_paid:
-            batch.add(FAMILY.name, (debit["person"], d["beneficiary"], d["purpose"]),
-                      paid=family_paid, payments=1)
+            batch.add(FAMILY.name, (payer, beneficiary, d["purpose"]), paid=family_paid,
+                      payments=1)
 
     def _lump_sum(self, batch: ViewBatch, transaction: str, d: dict[str, Any]) -> None:
         batch.set(TRANSACTIONS.name, (transaction,), client_id=d["client_id"], kind="lump_sum",

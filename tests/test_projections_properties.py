@@ -49,6 +49,9 @@ commands = st.one_of(
     st.builds(lambda payer, b, i, d: lambda: Spend(payer=payer, beneficiary=b,
                                                    purpose="pharmacy", amount="5.00", id=i,
                                                    date=d), person, person, txn, day),
+    st.builds(lambda payer, backer, i, d, amount: lambda: Spend(
+        payer=payer, shortfall_from=backer, purpose="pharmacy", amount=amount, id=i, date=d),
+        person, person, txn, day, money),
     st.builds(lambda i, d: lambda: Reverse(id=i, date=d), txn, day),
     st.builds(lambda p, d: lambda: RecordRetirement(person=p, date=d), person, day),
     st.builds(lambda p: lambda: Transfer(person=p, to_region="nanchang", date="2024-06-01"),

@@ -209,3 +209,24 @@ def test_views_live_beside_the_events_under_their_own_names(tmp_path) -> None:
     finally:
         views.close()
         ledger.close()
+
+
+def test_a_spend_with_a_family_shortfall_and_its_reversal(ledger: Ledger, views: ViewStore) -> None:
+    """B pays 100.00: 60.00 from B's own account, the 40.00 shortfall from A's (共济)."""
+    scenario(ledger, close=False)
+    ledger.credit_contribution(RecordContribution(person="B", month="2024-04", base="3000.00"))
+    ledger.spend(Spend(payer="B", shortfall_from="A", purpose="pharmacy", amount="100.00",
+                       id="S2", date="2024-04-02"))
+    worker = ViewWorker(ledger.recorder, ledger.mapper, views, batch_size=4)
+    worker.catch_up()
+    reader = ViewReader(views, ledger.book)
+    assert (reader.account("A").balance, reader.account("B").balance) == (21000, 0)
+    pharmacy = [s for s in reader.family("A").spending if s.purpose == "pharmacy"]
+    assert [(s.paid, s.payments, s.reversed) for s in pharmacy] == [(9000, 2, 0)]
+    ledger.reverse(Reverse(id="S2", date="2024-04-03"))
+    worker.catch_up()
+    pharmacy = [s for s in reader.family("A").spending if s.purpose == "pharmacy"]
+    assert [(s.paid, s.payments, s.reversed) for s in pharmacy] == [(5000, 1, 1)]
+    for person in ("A", "B"):
+        assert reader.account(person) == ledger.account_view(person)
+    assert views.dump() == recompute(ledger)
