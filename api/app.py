@@ -14,12 +14,13 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
-from api import problems, reads, writes
+from api import audit, problems, reads, writes
 from api.idempotency import Store, open_store
-from api.readers import AggregateReader, Readers
+from api.readers import Readers
 from api.vocabulary import annotate
 from ledger import Ledger, open_ledger
 from ledger.settings import ApiKey, Settings, load_settings
+from projections import ViewReader, ViewStore, open_views
 
 DESCRIPTION = """\
 共济 gongji: the ledger of employee medical insurance personal accounts (职工医保个人账户) and
@@ -29,8 +30,14 @@ ordinary outpatient pooling (普通门诊统筹), over HTTP.
 - Authenticate with `Authorization: Bearer KEY`. Roles: **agency** 经办机构 (every write and
   read), **institution** 定点医药机构 (settlements, spends, reversals under its own institution
   id; reads balances, pooling and its own settlements), **member** 参保人 (its own account,
-  history and settlements; binds and unbinds its own family members), **auditor** 审计
-  (reads everything, writes nothing).
+  history, settlements and family spending; binds and unbinds its own family members),
+  **auditor** 审计 (reads everything, writes nothing). The audit routes (`/v1/audit/…`,
+  审计) and the fund report (`/v1/reports/…`, 统计报表) are for the agency and auditors.
+- Reads of a person's account and pooling answer from the read models (视图, kept by
+  `gongji projections run`) unless `?consistency=strong` asks for the aggregates (聚合).
+  The response says which answered: header `Gongji-Consistency` and the body's
+  `consistency`, `source` and `position` (the last event the views include). A person the
+  views do not know yet is answered from the aggregate (`source: aggregate`), not 404.
 - Every write accepts an `Idempotency-Key` header: the same key with the same request returns
   the original response (header `Idempotent-Replayed: true`); with another request, 409.
   Domain ids (a visit's `id`, a contribution's person and month, …) are idempotent as well.
@@ -51,21 +58,26 @@ class Services:
     ledger: Ledger
     keys: dict[str, ApiKey]
     idempotency: Store
+    views: ViewStore
     readers: Readers
     parameters: dict[str, Any]
 
     @classmethod
     def build(cls, settings: Settings) -> Services:
+        """The views are the worker's (``gongji projections run``): Redis when
+        GONGJI_REDIS_URL is set, else SQL tables beside the events."""
         ledger = open_ledger(settings.database_url, settings.parameters)
+        views = open_views(settings.database_url, settings.redis_url)
         return cls(
             ledger=ledger, keys=settings.keys,
             idempotency=open_store(settings.database_url, settings.redis_url),
-            readers=Readers(strong=AggregateReader(ledger)),
+            views=views, readers=Readers(ledger, ViewReader(views, ledger.book)),
             parameters=settings.parameters,
         )
 
     def close(self) -> None:
         self.idempotency.close()
+        self.views.close()
         self.ledger.close()
 
 
@@ -89,6 +101,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     problems.install(app)
     app.include_router(writes.router)
     app.include_router(reads.router)
+    app.include_router(audit.router)
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:

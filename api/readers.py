@@ -1,13 +1,18 @@
-"""The query side of the API, behind one small interface so that read models can take over.
+"""The query side of the API: the projections' views by default, the aggregates on request.
 
-Every read route asks a :class:`Reader` chosen by the request's ``consistency``:
+A person's account and pooling are read with the request's ``consistency``:
 
-- ``strong`` (default): the event-sourced aggregates themselves — the answer includes every
-  write acknowledged before the request. This is what the HTTP conformance driver uses.
-- ``eventual``: the projections' read models (faster, may lag the writes by the worker's
-  delay). A deployment wires them with ``Readers(strong, eventual=view_reader)``; until it
-  does, ``eventual`` requests are answered by the strong reader. Either way the
-  ``Gongji-Consistency`` response header says which one answered.
+- ``eventual`` (default): the read models (视图) kept by ``gongji projections run`` — fast,
+  and behind the writes by the worker's delay. The answer carries the views' position (the
+  last event notification applied, read just before the row, so a lower bound).
+- ``strong``: the event-sourced aggregates themselves — every write acknowledged before the
+  request is included. The HTTP conformance driver asks for this.
+
+When the views do not know the person yet (enrolled, but the worker has not caught up), the
+aggregate answers rather than a 404 for someone who exists: the answer then says
+``source: aggregate`` and ``Gongji-Consistency: strong``. A person unknown to the aggregate
+too is a 404 either way. History and settlements have no read model: the aggregates answer.
+The fund report and family spending exist only as read models: the views answer.
 """
 
 from __future__ import annotations
@@ -15,54 +20,53 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Protocol
 
 from ledger import Ledger
-from ledger.queries import AccountView, EventView
-from ledger.transaction import Transaction
+from ledger.queries import AccountView
+from policies.errors import ErrorCode, LedgerError
+from projections import ViewReader, read_account
+from projections.reader import FamilyView, FundTotals, Sourced
 
 
 class Consistency(StrEnum):
-    """读一致性: strong reads the aggregates, eventual the projections."""
+    """读一致性: eventual reads the projections' views, strong the aggregates."""
 
     STRONG = "strong"
     EVENTUAL = "eventual"
 
 
-class Reader(Protocol):
-    def account(self, person: str, as_of: dt.date) -> AccountView:
-        """Balance, status, region, pooling years; ``category`` as in force on ``as_of``."""
-
-    def events(self, person: str, limit: int, before: int | None) -> list[EventView]:
-        """A page of the person's account events, newest first."""
-
-    def transaction(self, client_id: str) -> Transaction:
-        """A settlement or spend by id, or ``unknown_transaction``."""
-
-
-@dataclass(frozen=True)
-class AggregateReader:
-    """Strongly consistent reads from the ledger's aggregates."""
-
-    ledger: Ledger
-
-    def account(self, person: str, as_of: dt.date) -> AccountView:
-        return self.ledger.account_view(person, as_of)
-
-    def events(self, person: str, limit: int, before: int | None) -> list[EventView]:
-        return self.ledger.account_events(person, limit, before)
-
-    def transaction(self, client_id: str) -> Transaction:
-        return self.ledger.transaction(client_id)
-
-
 @dataclass(frozen=True)
 class Readers:
-    strong: Reader
-    eventual: Reader | None = None
+    """The two sources of the account queries, wired once per worker process."""
 
-    def pick(self, consistency: Consistency) -> tuple[Reader, Consistency]:
-        """The reader for ``consistency`` and the consistency it actually gives."""
-        if consistency is Consistency.EVENTUAL and self.eventual is not None:
-            return self.eventual, Consistency.EVENTUAL
-        return self.strong, Consistency.STRONG
+    ledger: Ledger
+    views: ViewReader
+
+    def account(self, person: str, as_of: dt.date,
+                consistency: Consistency) -> Sourced[AccountView]:
+        """The account from the source ``consistency`` asks for (see the module's doc)."""
+        if consistency is Consistency.EVENTUAL:
+            try:
+                return read_account(self.ledger, self.views, person, "eventual", as_of)
+            except LedgerError as error:
+                if error.code != ErrorCode.UNKNOWN_PERSON:
+                    raise
+        return read_account(self.ledger, self.views, person, "strong", as_of)
+
+    def family(self, payer: str) -> Sourced[FamilyView]:
+        """Whom ``payer`` bound and what their account paid for them, from the views.
+
+        Views with nothing for ``payer`` ask the aggregate whether the person exists, so
+        that an unknown person is a 404 and a known one an empty answer.
+        """
+        position = self.views.position()
+        family = self.views.family(payer)
+        if not family.bindings and not family.spending:
+            self.ledger.account(payer)  # unknown_person if nobody is enrolled as payer
+        return Sourced(family, "views", position)
+
+    def fund_totals(self, region: str | None, year: int | None, month: int | None,
+                    level: int | None) -> Sourced[list[FundTotals]]:
+        """The fund report's rows from the views (no aggregate holds them)."""
+        position = self.views.position()
+        return Sourced(self.views.fund_totals(region, year, month, level), "views", position)

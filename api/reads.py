@@ -1,7 +1,9 @@
-"""The read routes: a person's account, pooling years, event history, a settlement; and
-the service's own facts (health, the policy parameters in force, the caller's role).
+"""The read routes: a person's account, pooling years, event history, a settlement, family
+spending; the agency's fund report; and the service's own facts (health, the policy
+parameters in force, the caller's role).
 
-Each account read goes through the :class:`~api.readers.Reader` its ``consistency`` picks.
+Account and pooling reads go to :class:`~api.readers.Readers` with their ``consistency``;
+the response header ``Gongji-Consistency`` and the body say which source answered.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from api.auth import (
     require_person,
 )
 from api.problems import documented
-from api.readers import Consistency, Reader
+from api.readers import Consistency, Readers
 from api.writes import Format, FormatParam
 from ledger.results import VisitResult
 from ledger.transaction import Settlement
@@ -32,67 +34,92 @@ from policies.errors import ErrorCode, LedgerError
 router = APIRouter(prefix="/v1")
 
 Reading = Annotated[Principal, Depends(allow(*READERS))]
+Reporting = Annotated[Principal, Depends(allow("agency", "auditor"))]
+FamilyReading = Annotated[Principal, Depends(allow("agency", "auditor", "member"))]
 PersonId = Annotated[str, Path(min_length=1, max_length=64)]
 AsOf = Annotated[dt.date | None, Query()]
+Year = Annotated[int | None, Query(ge=1990, le=2200)]
 ConsistencyParam = Annotated[Consistency, Query()]
 READ_ERRORS = documented(401, 403, 404, 422)
+CONSISTENCY = "Gongji-Consistency"
 
 
-def reader(request: Request, response: Response, consistency: Consistency) -> Reader:
-    """The reader for ``consistency``; the response header says which answered."""
-    chosen, given = request.app.state.services.readers.pick(consistency)
-    response.headers["Gongji-Consistency"] = str(given)
-    return chosen
+def readers(request: Request) -> Readers:
+    return request.app.state.services.readers
+
+
+def labelled(response: Response, body: s.Read) -> None:
+    """The ``Gongji-Consistency`` header: the consistency the answer actually has."""
+    response.headers[CONSISTENCY] = body.consistency
 
 
 @router.get("/people/{person}", response_model=s.Account, tags=["people"],
             responses=READ_ERRORS)
 def get_account(request: Request, response: Response, person: PersonId, who: Reading,
                 as_of: AsOf = None,
-                consistency: ConsistencyParam = Consistency.STRONG) -> s.Account:
-    """A person's account (个人账户): balance, status, region; category as of ``as_of``."""
+                consistency: ConsistencyParam = Consistency.EVENTUAL) -> s.Account:
+    """A person's account (个人账户): balance, status, region; category as of ``as_of``.
+
+    From the read models (视图) unless ``consistency=strong``; a person the views do not
+    know yet is answered from the aggregate (``source: aggregate``).
+    """
     require_person(who, person)
     day = as_of or dt.date.today()
-    view = reader(request, response, consistency).account(person, day)
-    return s.Account.of(view, day)
+    body = s.Account.of(readers(request).account(person, day, consistency), day)
+    labelled(response, body)
+    return body
 
 
 @router.get("/people/{person}/pooling", response_model=s.Pooling, tags=["people"],
             responses=READ_ERRORS)
 def get_pooling(request: Request, response: Response, person: PersonId, who: Reading,
-                year: Annotated[int | None, Query(ge=1990, le=2200)] = None,
-                consistency: ConsistencyParam = Consistency.STRONG) -> s.Pooling:
-    """Yearly pooling usage (普通门诊统筹年度累计): deductible used, fund paid, cap, cap left."""
+                year: Year = None,
+                consistency: ConsistencyParam = Consistency.EVENTUAL) -> s.Pooling:
+    """Yearly pooling usage (普通门诊统筹年度累计): deductible used, fund paid, cap, cap left.
+
+    Read like the account: the views by default, the aggregate with ``consistency=strong``.
+    """
     require_person(who, person)
-    view = reader(request, response, consistency).account(person, dt.date.today())
-    return s.Pooling(person=person, years=[
-        s.PoolingYear.of(p) for p in view.pooling.values() if year in (None, p.year)
-    ])
+    body = s.Pooling.of(readers(request).account(person, dt.date.today(), consistency), year)
+    labelled(response, body)
+    return body
 
 
 @router.get("/people/{person}/events", response_model=s.Events, tags=["people"],
             responses=READ_ERRORS)
 def get_events(request: Request, response: Response, person: PersonId, who: Reading,
                limit: Annotated[int, Query(ge=1, le=500)] = 50,
-               before: Annotated[int | None, Query(ge=1)] = None,
-               consistency: ConsistencyParam = Consistency.STRONG) -> s.Events:
-    """The account's events (账户明细), newest first, paged by version."""
+               before: Annotated[int | None, Query(ge=1)] = None) -> s.Events:
+    """The account's events (账户明细), newest first, paged by version; from the aggregate."""
     require_person(who, person)
     forbid_institution(who, "a person's event history")
-    events = reader(request, response, consistency).events(person, limit, before)
+    events = readers(request).ledger.account_events(person, limit, before)
+    response.headers[CONSISTENCY] = Consistency.STRONG
     last = events[-1].version if len(events) == limit else None
     return s.Events(person=person, events=[s.Event.of(e) for e in events],
                     next_before=last if last and last > 1 else None)
+
+
+@router.get("/people/{person}/family-spending", response_model=s.Family, tags=["people"],
+            responses=READ_ERRORS)
+def get_family_spending(request: Request, response: Response, person: PersonId,
+                        who: FamilyReading) -> s.Family:
+    """Family mutual aid (家庭共济) paid by ``person``'s account: whom it bound, and what
+    it paid for each beneficiary and purpose, net of reversals. From the read models."""
+    require_person(who, person)
+    body = s.Family.of(readers(request).family(person))
+    labelled(response, body)
+    return body
 
 
 @router.get("/settlements/{id}", response_model=s.Settlement | s.NhsaSetlInfo,
             tags=["settlements"], responses=READ_ERRORS)
 def get_settlement(request: Request, response: Response,
                    id: Annotated[str, Path(min_length=1, max_length=64)], who: Reading,
-                   fmt: FormatParam = Format.DEFAULT,
-                   consistency: ConsistencyParam = Consistency.STRONG) -> BaseModel:
+                   fmt: FormatParam = Format.DEFAULT) -> BaseModel:
     """One settlement (结算记录) with its full split, the accounts debited and its reversal."""
-    txn = reader(request, response, consistency).transaction(id)
+    txn = readers(request).ledger.transaction(id)
+    response.headers[CONSISTENCY] = Consistency.STRONG
     if not isinstance(txn, Settlement):
         raise LedgerError(ErrorCode.UNKNOWN_TRANSACTION, f"{id!r} is not a settlement",
                           field="id")
@@ -102,6 +129,33 @@ def get_settlement(request: Request, response: Response,
     if fmt is Format.NHSA:
         return s.NhsaSetlInfo.of(id, VisitResult(**txn.result))
     return s.Settlement.of(txn)
+
+
+# -- reports (统计报表) --------------------------------------------------------------------
+
+
+@router.get("/reports/fund-totals", response_model=s.FundReport, tags=["reports"],
+            responses=documented(401, 403, 422))
+def fund_totals(request: Request, response: Response, who: Reporting,
+                region: Annotated[str | None, Query(min_length=1, max_length=32)] = None,
+                year: Year = None,
+                month: Annotated[str | None, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")] = None,
+                level: Annotated[int | None, Query(ge=1, le=3)] = None) -> s.FundReport:
+    """Pooling fund paid, account, family and cash payments per region, month and
+    institution level (统筹基金支付统计), net of reversals, by the visits' dates; from the
+    read models. ``month`` (YYYY-MM) narrows to one month, ``year`` to one year."""
+    number = None
+    if month is not None:
+        in_year, number = map(int, month.split("-"))
+        if year not in (None, in_year):
+            raise LedgerError(ErrorCode.INVALID_INPUT, f"month {month} is not in year {year}; "
+                              "give the month alone, or a month of that year", field="month")
+        year = in_year
+    rows = readers(request).fund_totals(region, year, number, level)
+    body = s.FundReport(totals=[s.FundTotals.of(row) for row in rows.value],
+                        **s.Read.origin(rows))
+    labelled(response, body)
+    return body
 
 
 # -- the service -------------------------------------------------------------------

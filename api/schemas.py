@@ -17,6 +17,11 @@ from ledger import results as r
 from ledger.queries import AccountView, EventView, PoolingView
 from ledger.transaction import Transaction
 from policies.money import format_fen
+from projections import reader as views
+from projections.audit import as_of as point_in_time
+from projections.audit.explain import ExplainedEvent
+from projections.audit.verify import VerifyReport
+from projections.reader import Sourced
 
 
 class Out(BaseModel):
@@ -155,7 +160,20 @@ class YearClosedOut(Out):
     interest: str
 
 
-class Account(Out):
+class Read(Out):
+    """Where a read was answered from (读一致性): the views as of a position, or the aggregate."""
+
+    consistency: Literal["eventual", "strong"]
+    source: Literal["views", "aggregate"]
+    position: int | None
+
+    @staticmethod
+    def origin(answer: Sourced[Any]) -> dict[str, Any]:
+        return {"consistency": "eventual" if answer.source == "views" else "strong",
+                "source": answer.source, "position": answer.position}
+
+
+class Account(Read):
     """A person's account (个人账户) as it stands."""
 
     person: str
@@ -169,10 +187,12 @@ class Account(Out):
     as_of: dt.date
 
     @classmethod
-    def of(cls, view: AccountView, as_of: dt.date) -> Account:
+    def of(cls, answer: Sourced[AccountView], as_of: dt.date) -> Account:
+        view = answer.value
         return cls(person=view.person, region=view.region, scheme=view.scheme,
                    has_account=view.has_account, category=view.category, status=view.status,
-                   balance=format_fen(view.balance), version=view.version, as_of=as_of)
+                   balance=format_fen(view.balance), version=view.version, as_of=as_of,
+                   **cls.origin(answer))
 
 
 class PoolingYear(Out):
@@ -199,9 +219,15 @@ class PoolingYear(Out):
                    cap=_fen(p.cap), cap_left=_fen(p.cap_left))
 
 
-class Pooling(Out):
+class Pooling(Read):
     person: str
     years: list[PoolingYear]
+
+    @classmethod
+    def of(cls, answer: Sourced[AccountView], year: int | None) -> Pooling:
+        return cls(person=answer.value.person, years=[
+            PoolingYear.of(p) for p in answer.value.pooling.values() if year in (None, p.year)
+        ], **cls.origin(answer))
 
 
 MONEY_FIELDS = frozenset({"amount", "base", "balance", "eligible_in_scope", "deductible_applied",
@@ -286,6 +312,165 @@ class Settlement(Out):
                     for d in txn.debits],
             reversal=reversal,
         )
+
+
+# -- read models (视图) ------------------------------------------------------------------
+
+
+class FundTotals(Out):
+    """Visits of one region, month and institution level (统筹基金支付统计), net of reversals."""
+
+    region: str
+    year: int
+    month: int
+    level: int
+    fund_paid: str
+    account_paid: str
+    family_paid: str
+    cash_paid: str
+    visits: int
+    reversed: int
+
+    @classmethod
+    def of(cls, row: views.FundTotals) -> FundTotals:
+        return cls(region=row.region, year=row.year, month=row.month, level=row.level,
+                   fund_paid=format_fen(row.fund_paid), account_paid=format_fen(row.account_paid),
+                   family_paid=format_fen(row.family_paid), cash_paid=format_fen(row.cash_paid),
+                   visits=row.visits, reversed=row.reversed)
+
+
+class FundReport(Read):
+    """The agency's reporting view (统筹基金支付报表), from the read models."""
+
+    totals: list[FundTotals]
+
+
+class Binding(Out):
+    member: str
+    relation: str
+    bound_from: str
+    unbound_on: str | None
+
+
+class FamilySpending(Out):
+    """What the payer's account paid for one beneficiary and purpose, net of reversals."""
+
+    beneficiary: str
+    purpose: str
+    paid: str
+    payments: int
+    reversed: int
+
+
+class Family(Read):
+    """A payer's family bindings and what its account paid for them (家庭共济)."""
+
+    payer: str
+    bindings: list[Binding]
+    spending: list[FamilySpending]
+
+    @classmethod
+    def of(cls, answer: Sourced[views.FamilyView]) -> Family:
+        family = answer.value
+        return cls(
+            payer=family.payer,
+            bindings=[Binding(member=b.member, relation=b.relation, bound_from=b.bound_from,
+                              unbound_on=b.unbound_on) for b in family.bindings],
+            spending=[FamilySpending(beneficiary=s.beneficiary, purpose=s.purpose,
+                                     paid=format_fen(s.paid), payments=s.payments,
+                                     reversed=s.reversed) for s in family.spending],
+            **cls.origin(answer),
+        )
+
+
+# -- audit (审计), from the events alone ---------------------------------------------------
+
+
+class AuditEvent(Out):
+    """One event touching the person (审计明细): the amount it moved, the balance after it
+    and the policy articles behind it. A family member's payment for the person moves the
+    member's account (``account``), so it has no ``balance_after`` here."""
+
+    version: int
+    recorded_at: dt.datetime
+    date: dt.date | None
+    event: str
+    account: str
+    amount: str | None
+    balance_after: str | None
+    transaction: str | None
+    articles: list[str]
+    detail: dict[str, Any]
+
+    @classmethod
+    def of(cls, e: ExplainedEvent) -> AuditEvent:
+        return cls(version=e.version, recorded_at=e.recorded_at, date=e.date, event=e.event,
+                   account=e.account, amount=_fen(e.amount),
+                   balance_after=_fen(e.balance_after), transaction=e.transaction,
+                   articles=list(e.articles),
+                   detail={k: _readable(k, v) for k, v in e.detail.items()})
+
+
+class Explanation(Out):
+    """Every event touching the person, in recording order (余额形成明细)."""
+
+    person: str
+    year: int | None
+    events: list[AuditEvent]
+
+
+class BalanceAsOf(Out):
+    """The personal-account balance as it stood on a date (时点余额), from the events."""
+
+    person: str
+    as_of: dt.date
+    basis: Literal["business", "recorded"]
+    balance: str
+    movements: int
+
+    @classmethod
+    def of(cls, figure: point_in_time.BalanceAsOf) -> BalanceAsOf:
+        return cls(person=figure.person, as_of=figure.as_of, basis=figure.basis,
+                   balance=format_fen(figure.balance), movements=figure.movements)
+
+
+class PoolingAsOf(Out):
+    """Pooling usage as it stood on a date (时点统筹累计), from the events."""
+
+    person: str
+    as_of: dt.date
+    basis: Literal["business", "recorded"]
+    years: list[PoolingYear]
+
+
+class Difference(Out):
+    check: Literal["chain", "pricing", "views"]
+    message: str
+
+
+class Verification(Out):
+    """Whether every stored figure follows from the events (审计核验)."""
+
+    ok: bool
+    events: int
+    settlements: int
+    view_rows: int
+    position: int
+    chain_head: str
+    chained_events: int
+    first_difference: Difference | None
+    differences: list[Difference]
+
+    @classmethod
+    def of(cls, report: VerifyReport) -> Verification:
+        assert report.chain is not None  # verify() always checks the chain
+        differences = [Difference(check=d.check, message=d.message)  # type: ignore[arg-type]
+                       for d in report.differences]
+        return cls(ok=report.ok, events=report.events, settlements=report.settlements,
+                   view_rows=report.view_rows, position=report.position,
+                   chain_head=report.chain.head, chained_events=report.chain.events,
+                   first_difference=differences[0] if differences else None,
+                   differences=differences)
 
 
 class PolicyParameters(Out):

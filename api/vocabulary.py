@@ -43,9 +43,12 @@ TERMS: dict[str, tuple[str, Any]] = {
     "share": ('share of the balance (继承份额): a fraction "1/3" or a decimal "0.5"', "1/2"),
     # when
     "date": ("business date (业务发生日期), YYYY-MM-DD", "2024-03-15"),
-    "month": ("contribution or allotment month (缴费/划入月份), YYYY-MM", "2024-03"),
+    "month": ("contribution or allotment month (缴费/划入月份), or the month a report covers "
+              "(统计月份), YYYY-MM", "2024-03"),
     "year": ("calendar year (年度)", 2024),
-    "as_of": ("date the category is judged on (判定日期); default today", "2024-12-31"),
+    "as_of": ("the day figures are taken on (截至日期): on /people the day the category is "
+              "judged on, default today; on /audit the day the balance or pooling stood on",
+              "2024-12-31"),
     "recorded_at": ("when the event was recorded (记录时间), UTC", "2024-03-15T08:30:00+00:00"),
     # ids
     "id": ("client's transaction id (业务流水号), unique across visits, spends, lump sums",
@@ -143,6 +146,59 @@ TERMS: dict[str, tuple[str, Any]] = {
     "invalid": ("regions disabled by invalid parameters, with the reason (参数无效的地区)", {}),
     "role": ("the key's role (角色): agency 经办机构, institution 定点医药机构, member 参保人, "
              "auditor 审计", "agency"),
+    # where a read came from
+    "source": ("what answered (数据来源): views = the read models; aggregate = the "
+               "event-sourced aggregates (asked for, or the views do not know the person yet)",
+               "views"),
+    "position": ("the views' position (视图位置): the last event (notification id) the read "
+                 "models include; null when the aggregate answered", 1042),
+    # reports and family spending (read models)
+    "totals": ("one row per region, year, month and institution level (统计行)", []),
+    "FundTotals.month": ("month of the visits' dates (月份), 1–12", 3),
+    "FundTotals.visits": ("visits settled and not reversed (结算人次)", 12),
+    "FundTotals.fund_paid": ("pooling fund paid, net of reversals (统筹基金支付合计)", "1600.00"),
+    "reversed": ("how many were reversed, and are left out of the sums (已冲正笔数)", 1),
+    "bindings": ("family members the payer bound (共济绑定关系)", []),
+    "bound_from": ("date the binding took effect (绑定日期), YYYY-MM-DD", "2024-01-01"),
+    "unbound_on": ("date the binding was revoked (解绑日期), null while bound", None),
+    "spending": ("what the payer's account paid, per beneficiary and purpose (共济支付合计)", []),
+    "FamilySpending.paid": ("amount paid, net of reversals (共济支付金额)", "50.00"),
+    "payments": ("payments not reversed (支付笔数)", 1),
+    # audit
+    "Explanation.year": ("business year the events were kept for (业务年度), null: every year",
+                         2024),
+    "Explanation.events": ("events touching the person, in recording order (余额形成明细)", []),
+    "AuditEvent.version": ("the event's version in the account it moved (事件版本号)", 5),
+    "event": ("event type (事件类型)", "ContributionCredited"),
+    "account": ("the account the event moved (变动账户): the person's, or the family member's "
+                "who paid for them", "A"),
+    "AuditEvent.amount": ("amount moved, signed: + credit, − debit (变动金额); null if none",
+                          "100.00"),
+    "balance_after": ("the person's balance after the event (变动后余额); null if it did not "
+                      "move the person's account", "200.00"),
+    "transaction": ("client id of the visit or spend (业务流水号), null if none", "V-2024-0001"),
+    "AuditEvent.articles": ("policy articles behind the event (政策依据条款)",
+                            ["suizhou art. 13"]),
+    "AuditEvent.detail": ("the event's other facts, amounts in yuan (事件内容)",
+                          {"month": "2024-01", "base": "5000.00"}),
+    "basis": ("as-of basis (时点口径): business = by business (value) dates; recorded = as "
+              "recorded by the end of the day, UTC", "business"),
+    "movements": ("balance movements counted (计入的变动笔数)", 3),
+    "Verification.ok": ("true when the events, the chain, the prices and the views agree "
+                        "(核验通过)", True),
+    "Verification.events": ("events read (事件数)", 1042),
+    "settlements": ("settlements re-priced (重新计价的结算笔数)", 37),
+    "view_rows": ("read-model rows recomputed and compared (核对的视图行数)", 215),
+    "Verification.position": ("the views' position they were compared at (视图位置)", 1042),
+    "chain_head": ("the hash chain's last link (哈希链头): keep it elsewhere to detect a later "
+                   "truncation", "9f2c…e41a"),
+    "chained_events": ("events covered by the hash chain (链上事件数)", 1042),
+    "first_difference": ("the first difference found (首个差异), null when ok", None),
+    "differences": ("every difference found, the first one first (差异列表)", []),
+    "check": ("the check that found it (核验项): chain 哈希链, pricing 重新计价, views 视图",
+              "pricing"),
+    "message": ("what differs, and where (差异说明)",
+                "settlement 'V1' of A: fund_paid recorded 160.00, re-priced 150.00"),
     # problem+json
     "Problem.type": ("problem type URI (错误类型)", "urn:gongji:problem:insufficient_balance"),
     "Problem.status": ("HTTP status (状态码)", 409),
@@ -156,9 +212,10 @@ TERMS: dict[str, tuple[str, Any]] = {
     "loc": ("where the problem is (位置)", ["body", "amount"]),
     "msg": ("message (信息)", "Field required"),
     # query and header parameters
-    "consistency": ("read consistency (读一致性): strong = the aggregates; eventual = the "
-                    "projections' read models once wired, else answered strongly; the "
-                    "Gongji-Consistency response header tells which", "strong"),
+    "consistency": ("read consistency (读一致性): eventual (default) = the read models (视图) "
+                    "kept by the projection worker, may lag the writes; strong = the "
+                    "aggregates (聚合), every acknowledged write included. In a response: the "
+                    "consistency of the answer (also the Gongji-Consistency header)", "eventual"),
     "format": ("response vocabulary (返回格式): default, or nhsa = NHSA 2207 setlinfo names",
                "default"),
     "limit": ("page size (每页条数), 1–500", 50),

@@ -74,8 +74,9 @@ class HttpDriver:
 
     def person(self, name: str, as_of: dt.date) -> dict[str, Any]:
         path = f"/v1/people/{quote(name, safe='')}"
-        account = self._get(path, {"as_of": as_of.isoformat()})
-        pooling = self._get(f"{path}/pooling")
+        strong = {"consistency": "strong"}  # every step's write included, not the views'
+        account = self._get(path, {"as_of": as_of.isoformat(), **strong})
+        pooling = self._get(f"{path}/pooling", strong)
         return {
             "region": account["region"],
             "category": account["category"],

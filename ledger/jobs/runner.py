@@ -22,8 +22,8 @@ from eventsourcing.utils import get_topic
 
 from ledger.account import Account
 from ledger.batch import BatchWriter, Decide
-from ledger.commands import Command, parse
 from ledger.bulk import BulkReader
+from ledger.commands import Command, parse
 from ledger.core import LedgerCore
 from ledger.jobs.csvfile import CsvSource, RejectsFile, Row
 from ledger.jobs.shard import Shard
