@@ -9,8 +9,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-from rich.table import Table
 
+from cli.tables import figures
 from ledger import open_ledger
 from ledger.simulation import DEMO_PARAMETERS, DEMO_YEAR, Simulation
 from policies.money import format_fen
@@ -59,9 +59,6 @@ def demo(
 def _summary(simulation: Simulation, events: int, elapsed: float, balances: int,
              database: Path) -> None:
     t = simulation.totals
-    table = Table(title=f"gongji demo: {simulation.region} {simulation.year}", show_header=False)
-    table.add_column(justify="left")
-    table.add_column(justify="right")
     rows = [
         ("people", f"{t.people:,}"),
         ("commands (refused)", f"{t.commands:,} ({sum(t.refused.values()):,})"),
@@ -79,9 +76,7 @@ def _summary(simulation: Simulation, events: int, elapsed: float, balances: int,
         ("pooling years closed", f"{t.pooling_years_closed:,}"),
         ("Σ balances", format_fen(balances)),
     ]
-    for name, value in rows:
-        table.add_row(name, value)
-    console.print(table)
+    console.print(figures(f"gongji demo: {simulation.region} {simulation.year}", rows))
     expected = t.credited + t.restored - t.debited
     verdict = "ties out" if expected == balances else "DOES NOT TIE OUT"
     console.print(

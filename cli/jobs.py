@@ -23,8 +23,8 @@ from rich.progress import (
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
-from rich.table import Table
 
+from cli.tables import figures
 from ledger import Ledger, open_ledger
 from ledger.jobs import JobSummary, Shard, ShardError, allot_month, close_year, credit_month
 from ledger.settings import SettingsError, load_settings
@@ -167,9 +167,6 @@ def progress_bar(description: str) -> Iterator[Callable[[float, JobSummary], Non
 def print_summary(summary: JobSummary, rejects: Path) -> None:
     """The counts, the money and the tie-out checks, on stdout."""
     out = Console()
-    table = Table(title=f"gongji {summary.job}, shard {summary.shard}", show_header=False)
-    table.add_column(justify="left")
-    table.add_column(justify="right")
     rows = [
         ("considered in this shard", f"{summary.considered:,}"),
         ("in other shards (not touched)", f"{summary.other_shards:,}"),
@@ -187,9 +184,7 @@ def print_summary(summary: JobSummary, rejects: Path) -> None:
         ("wall time", f"{summary.seconds:,.1f} s"),
         ("rows/s", f"{summary.rate:,.0f}"),
     ]
-    for name, value in rows:
-        table.add_row(name, value)
-    out.print(table)
+    out.print(figures(f"gongji {summary.job}, shard {summary.shard}", rows))
     for what, holds, detail in summary.checks():
         out.print(f"{'[green]✓' if holds else '[red]✗'} {what}[/]: {detail}")
     if summary.rejected:
