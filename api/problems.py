@@ -16,6 +16,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import psycopg
+import redis
+from eventsourcing import persistence
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -51,6 +54,7 @@ STATUS: dict[str, int] = {
     "not_found": 404,
     "method_not_allowed": 405,
     "internal_error": 500,
+    "store_unavailable": 503,
 }
 
 ZH: dict[str, str] = {
@@ -76,6 +80,7 @@ ZH: dict[str, str] = {
     "not_found": "没有这个接口：检查路径",
     "method_not_allowed": "该接口不支持此 HTTP 方法",
     "internal_error": "服务器内部错误：请联系运维，并附上请求时间",
+    "store_unavailable": "数据库或视图存储暂时无法连接：请稍后重试",
 }
 
 
@@ -146,6 +151,16 @@ def install(app: FastAPI) -> None:
         response = problem(code, str(error.detail), request, headers=error.headers)
         response.status_code = error.status_code
         return response
+
+    @app.exception_handler(persistence.OperationalError)
+    @app.exception_handler(psycopg.OperationalError)
+    @app.exception_handler(redis.exceptions.ConnectionError)
+    def _unavailable(request: Request, error: Exception) -> JSONResponse:
+        """An outage of the event or view store is not our bug: 503, and try again."""
+        log.warning("store unavailable on %s %s: %s", request.method, request.url.path, error)
+        return problem("store_unavailable",
+                       f"the store did not answer ({type(error).__name__}); try again shortly",
+                       request, headers={"Retry-After": "5"})
 
     @app.exception_handler(Exception)
     def _unexpected(request: Request, error: Exception) -> JSONResponse:

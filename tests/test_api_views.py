@@ -241,3 +241,15 @@ def test_verify_compares_the_views_the_api_reads(deployment: TestClient):
     assert report["events"] == report["chained_events"] == report["position"] == position
     assert report["settlements"] == 2 and report["view_rows"] > 0
     assert report["chain_head"]
+
+
+def test_a_view_store_that_does_not_answer_is_a_503_not_a_500(tmp_path) -> None:
+    """An outage (Redis down) is neither the caller's fault nor our bug: 503, try again."""
+    dead = settings(str(tmp_path / "gongji.db"), redis_url="redis://127.0.0.1:1/0")
+    with TestClient(create_app(dead), raise_server_exceptions=False) as client:
+        client.post("/v1/people", headers=auth(AGENCY),
+                    json={"person": "A", "region": "suizhou", "birth_date": "1980-01-01"})
+        response = client.get("/v1/people/A", headers=auth(AGENCY))
+    assert response.status_code == 503
+    assert response.json()["code"] == "store_unavailable"
+    assert response.headers["Retry-After"] == "5"
