@@ -88,7 +88,7 @@ def test_kill_9_during_the_year_end_then_a_rerun_finishes_with_exact_totals(tmp_
     before = balances(ledger, names)
     ledger.close()
     _kill_in_the_middle_then_rerun(
-        [GONGJI, "jobs", "close-year", "--year", "2024", "--batch-size", "3",
+        [GONGJI, "jobs", "close-year", "--year", "2024", "--batch-size", "1",
          "--rejects", str(tmp_path / "y.csv")], db, "YearClosed", 300)
     ledger = open_ledger(str(db))
     assert balances(ledger, names) == before
@@ -105,7 +105,7 @@ def test_kill_9_during_crediting_then_a_rerun_credits_each_row_exactly_once(tmp_
     ledger.close()
     file = contributions(tmp_path, names, "2024-03")
     _kill_in_the_middle_then_rerun(
-        [GONGJI, "jobs", "credit-month", str(file), "--batch-size", "3"], db,
+        [GONGJI, "jobs", "credit-month", str(file), "--batch-size", "1"], db,
         "ContributionCredited", 300)
     ledger = open_ledger(str(db))
     expected = {n: Rate.parse("0.02").apply(300000 + i * 100 + i % 100)
