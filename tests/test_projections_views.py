@@ -184,7 +184,7 @@ def test_the_worker_follows_new_events(ledger: Ledger, views: ViewStore) -> None
     assert ViewReader(views, ledger.book).account("B").balance == 6000
 
 
-def _wait_for(condition, timeout: float = 5.0) -> None:
+def _wait_for(condition, timeout: float = 20.0) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
         assert time.monotonic() < deadline, "the worker did not catch up in time"
