@@ -81,6 +81,22 @@ class Services:
         self.ledger.close()
 
 
+TAGS = [
+    {"name": "people", "description": "enrollment and accounts (参保人员与个人账户)"},
+    {"name": "credits", "description": "contributions, allotments, lump sums (个人账户计入)"},
+    {"name": "settlements", "description": "visits, pre-settlement, spends, reversals "
+                                           "(门诊结算、预结算、个人账户支付、冲正)"},
+    {"name": "family", "description": "family bindings for mutual aid (家庭共济绑定)"},
+    {"name": "leaving", "description": "transfer, emigration, death, inheritance "
+                                       "(转移接续、出国定居、死亡、继承)"},
+    {"name": "reports", "description": "the agency's fund totals (基金支出统计); agency, auditor"},
+    {"name": "audit", "description": "figures explained and rebuilt from the events alone, "
+                                     "hash-chain verification (审计); agency, auditor"},
+    {"name": "year end", "description": "close a pooling year for every account (年度结转)"},
+    {"name": "service", "description": "health, parameters in force, who am I (服务)"},
+]
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """The FastAPI app on the store and policy parameters of ``settings``."""
     settings = settings or load_settings()
@@ -95,7 +111,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app = FastAPI(
         title="gongji 共济 ledger API", version="1", description=DESCRIPTION,
-        lifespan=lifespan,
+        lifespan=lifespan, openapi_tags=TAGS,
     )
     app.state.services = Services.build(settings)  # now: a bad store fails start-up
     problems.install(app)
@@ -107,7 +123,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if app.openapi_schema is None:
             app.openapi_schema = annotate(get_openapi(
                 title=app.title, version=app.version, description=app.description,
-                routes=app.routes,
+                routes=app.routes, tags=app.openapi_tags,
             ))
         return app.openapi_schema
 

@@ -62,16 +62,23 @@ def run(
     poll: Annotated[float, typer.Option(
         min=0.05, help="seconds between polls (SQLite), or the NOTIFY wait's timeout "
                        "(PostgreSQL)")] = 1.0,
+    once: Annotated[bool, typer.Option(
+        "--once", help="catch up to the log's head, then exit (cron, scripts, tests)")] = False,
 ) -> None:
     """Apply new events to the views continuously, until SIGINT or SIGTERM.
 
     Resumes from the views' tracking position; each event is applied exactly once. On
     PostgreSQL the worker wakes on the event store's NOTIFY; on SQLite it polls.
     """
-    stop = threading.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: stop.set())
     with worker(batch_size) as w:
+        if once:
+            applied = w.catch_up()
+            err.print(f"gongji projections: applied {applied} events; {w.views.kind} views at "
+                      f"position {w.views.position()}, log head {w.head()}")
+            return
+        stop = threading.Event()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, lambda *_: stop.set())
         err.print(f"gongji projections: {w.views.kind} views at position "
                   f"{w.views.position()}, log head {w.head()}; following")
         w.follow(stop, poll, applied=lambda n: err.print(

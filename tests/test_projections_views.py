@@ -230,3 +230,25 @@ def test_a_spend_with_a_family_shortfall_and_its_reversal(ledger: Ledger, views:
     for person in ("A", "B"):
         assert reader.account(person) == ledger.account_view(person)
     assert views.dump() == recompute(ledger)
+
+
+def test_run_once_catches_up_and_exits(tmp_path, monkeypatch) -> None:
+    """``gongji projections run --once``: the views reach the log's head, the command ends."""
+    from typer.testing import CliRunner
+
+    from cli.main import app
+
+    url = str(tmp_path / "once.db")
+    ledger = open_ledger(url, PARAMETERS)
+    scenario(ledger)
+    head = ledger.recorder.max_notification_id()
+    ledger.close()
+    monkeypatch.setenv("GONGJI_DATABASE_URL", url)
+    monkeypatch.delenv("GONGJI_REDIS_URL", raising=False)
+    result = CliRunner().invoke(app, ["projections", "run", "--once"])
+    assert result.exit_code == 0, result.output
+    views = open_views(url)
+    try:
+        assert views.position() == head
+    finally:
+        views.close()
