@@ -20,6 +20,7 @@ from policies.money import format_fen
 from projections import reader as views
 from projections.audit import as_of as point_in_time
 from projections.audit.explain import ExplainedEvent
+from projections.audit.plain import plain
 from projections.audit.verify import VerifyReport
 from projections.reader import Sourced
 
@@ -230,29 +231,6 @@ class Pooling(Read):
         ], **cls.origin(answer))
 
 
-MONEY_FIELDS = frozenset({"amount", "base", "balance", "eligible_in_scope", "deductible_applied",
-                          "fund_paid", "over_cap", "cap", "forfeited", "credited", "paid"})
-
-
-def _readable(name: str, value: Any) -> Any:
-    """Event data for people: amounts in yuan text, dates ISO, nested values alike."""
-    if isinstance(value, bool) or value is None:
-        return value
-    if isinstance(value, int) and name in MONEY_FIELDS:
-        return format_fen(value)
-    if name == "payouts" and isinstance(value, dict):
-        return {heir: format_fen(v) for heir, v in value.items()}
-    if isinstance(value, dict):
-        return {k: _readable(k, v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_readable(name, v) for v in value]
-    if isinstance(value, (dt.date, dt.datetime)):
-        return value.isoformat()
-    if isinstance(value, (str, int)):
-        return value
-    return str(value)
-
-
 class Event(Out):
     """One recorded event of the account (账户事件), the evidence behind every figure."""
 
@@ -264,7 +242,7 @@ class Event(Out):
     @classmethod
     def of(cls, e: EventView) -> Event:
         return cls(version=e.version, type=e.type, recorded_at=e.recorded_at,
-                   data={k: _readable(k, v) for k, v in e.data.items()})
+                   data=plain(e.data))
 
 
 class Events(Out):
@@ -408,7 +386,7 @@ class AuditEvent(Out):
                    account=e.account, amount=_fen(e.amount),
                    balance_after=_fen(e.balance_after), transaction=e.transaction,
                    articles=list(e.articles),
-                   detail={k: _readable(k, v) for k, v in e.detail.items()})
+                   detail=plain(e.detail))
 
 
 class Explanation(Out):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
-from typing import Annotated, Any, Optional
+from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
@@ -18,6 +18,7 @@ from policies.errors import LedgerError
 from policies.money import format_fen
 from projections.audit import balance_as_of, explain, pooling_as_of, verify
 from projections.audit.as_of import Basis
+from projections.audit.plain import plain
 
 app = typer.Typer(help="Audit (审计): explain figures, figures as of a date, verify the ledger.",
                   no_args_is_help=True)
@@ -28,8 +29,6 @@ AsOf = Annotated[str, typer.Option("--as-of", help="the date, YYYY-MM-DD", show_
 BasisOption = Annotated[str, typer.Option(
     help="business: by the events' business dates (value dates); recorded: as recorded "
          "by the end of that day (UTC)")]
-_MONEY = {"amount", "balance_after", "balance", "base", "in_scope", "eligible_in_scope",
-          "deductible_applied", "fund_paid", "over_cap", "forfeited", "cap", "cap_left"}
 
 
 def _day(text: str) -> dt.date:
@@ -43,21 +42,6 @@ def _basis(text: str) -> Basis:
     if text not in ("business", "recorded"):
         raise typer.BadParameter("--basis is business or recorded")
     return text  # type: ignore[return-value]
-
-
-def _plain(value: Any, key: str = "") -> Any:
-    """JSON-ready: fen as yuan strings, dates as ISO strings."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        value = {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
-    if isinstance(value, dict):
-        return {k: _plain(v, k) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v, key) for v in value]
-    if isinstance(value, (dt.date, dt.datetime)):
-        return value.isoformat()
-    if key in _MONEY and isinstance(value, int) and not isinstance(value, bool):
-        return format_fen(value)
-    return value
 
 
 def _fail(error: LedgerError) -> None:
@@ -78,7 +62,7 @@ def explain_command(
         except LedgerError as error:
             _fail(error)
     if as_json:
-        typer.echo(json.dumps(_plain(rows), ensure_ascii=False, indent=2))
+        typer.echo(json.dumps(plain(rows), ensure_ascii=False, indent=2))
         return
     table = Table(title=f"{person}: events" + (f" of {year}" if year else ""))
     for column in ("v", "date", "event", "account", "amount", "balance after", "articles",
@@ -86,7 +70,7 @@ def explain_command(
         table.add_column(column, justify="right" if column in ("amount", "balance after")
                          else "left")
     for r in rows:
-        detail = ", ".join(f"{k}={v}" for k, v in _plain(r.detail).items() if k != "pooling")
+        detail = ", ".join(f"{k}={v}" for k, v in plain(r.detail).items() if k != "pooling")
         table.add_row(str(r.version), str(r.date or ""), r.event, r.account,
                       "" if r.amount is None else format_fen(r.amount),
                       "" if r.balance_after is None else format_fen(r.balance_after),
@@ -107,7 +91,7 @@ def balance_command(
         except LedgerError as error:
             _fail(error)
     if as_json:
-        typer.echo(json.dumps(_plain(figure), ensure_ascii=False, indent=2))
+        typer.echo(json.dumps(plain(figure), ensure_ascii=False, indent=2))
     else:
         typer.echo(f"{person} balance as of {figure.as_of} ({basis} dates): "
                    f"{format_fen(figure.balance)} from {figure.movements} movements")
@@ -129,15 +113,15 @@ def pooling_command(
         except LedgerError as error:
             _fail(error)
     if as_json:
-        typer.echo(json.dumps(_plain(views), ensure_ascii=False, indent=2))
+        typer.echo(json.dumps(plain(views), ensure_ascii=False, indent=2))
         return
     table = Table(title=f"{person}: pooling as of {as_of} ({basis} dates)")
     names = [f.name for f in dataclasses.fields(PoolingView)]
     for name in names:
         table.add_column(name)
     for view in views:
-        plain = _plain(view)
-        table.add_row(*(str(plain[name]) for name in names))
+        row = plain(view)
+        table.add_row(*(str(row[name]) for name in names))
     out.print(table)
 
 
