@@ -15,6 +15,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from api import audit, problems, reads, writes
+from api.limits import MAX_BODY, BodySizeLimit
 from api.idempotency import Store, open_store
 from api.readers import Readers
 from api.vocabulary import annotate
@@ -26,7 +27,10 @@ DESCRIPTION = """\
 共济 gongji: the ledger of employee medical insurance personal accounts (职工医保个人账户) and
 ordinary outpatient pooling (普通门诊统筹), over HTTP.
 
-- Amounts are yuan strings with two decimals (`"12.30"`), dates `YYYY-MM-DD`, months `YYYY-MM`.
+- Amounts (金额) are strings of ASCII digits with exactly two decimals and at most 13 integer
+  digits (`"12.30"`; a JSON number, `"12"` or `"12.3"` is refused), dates `YYYY-MM-DD`, months
+  `YYYY-MM`, years 1900–2199. Ids (编号: person, institution, heir, transaction) are 1–64
+  letters, digits or CJK ideographs, then also `_ . : -`. A body is at most 64 KiB (else 413).
 - Authenticate with `Authorization: Bearer KEY`. Roles: **agency** 经办机构 (every write and
   read), **institution** 定点医药机构 (settlements, spends, reversals under its own institution
   id; reads balances, pooling and its own settlements), **member** 参保人 (its own account,
@@ -115,6 +119,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.services = Services.build(settings)  # now: a bad store fails start-up
     problems.install(app)
+    app.add_middleware(BodySizeLimit, limit=MAX_BODY)
     app.include_router(writes.router)
     app.include_router(reads.router)
     app.include_router(audit.router)

@@ -53,6 +53,7 @@ STATUS: dict[str, int] = {
     "forbidden": 403,
     "not_found": 404,
     "method_not_allowed": 405,
+    "payload_too_large": 413,
     "internal_error": 500,
     "store_unavailable": 503,
 }
@@ -79,6 +80,7 @@ ZH: dict[str, str] = {
     "forbidden": "该密钥的角色无权办理此业务",
     "not_found": "没有这个接口：检查路径",
     "method_not_allowed": "该接口不支持此 HTTP 方法",
+    "payload_too_large": "请求体过大：单个请求不得超过 64 KiB，请拆分或精简后重新提交",
     "internal_error": "服务器内部错误：请联系运维，并附上请求时间",
     "store_unavailable": "数据库或视图存储暂时无法连接：请稍后重试",
 }
@@ -98,12 +100,14 @@ class Problem(BaseModel):
 
 
 def problem(code: str, detail: str, request: Request | None = None,
-            field: str | None = None, headers: dict[str, str] | None = None) -> JSONResponse:
-    """The problem+json response for ``code``."""
+            field: str | None = None, headers: dict[str, str] | None = None,
+            detail_zh: str | None = None) -> JSONResponse:
+    """The problem+json response for ``code``; ``detail_zh`` when the refusal has its own
+    Chinese sentence (a bad field), else the code's."""
     status = STATUS.get(code, 409)
     body = Problem(
         type=f"urn:gongji:problem:{code}", title=str(code), status=status, code=str(code),
-        detail=detail, detail_zh=ZH.get(code, ""), field=field,
+        detail=detail, detail_zh=detail_zh or ZH.get(code, ""), field=field,
         instance=request.url.path if request is not None else None,
     )
     return JSONResponse(body.model_dump(mode="json"), status, headers=headers,
@@ -112,7 +116,7 @@ def problem(code: str, detail: str, request: Request | None = None,
 
 def ledger_problem(error: LedgerError, request: Request | None = None) -> JSONResponse:
     headers = {"Retry-After": "1"} if error.code == ErrorCode.CONCURRENCY_CONFLICT else None
-    return problem(error.code, error.message, request, error.field, headers)
+    return problem(error.code, error.message, request, error.field, headers, error.message_zh)
 
 
 def documented(*statuses: int) -> dict[int | str, dict[str, Any]]:
@@ -134,7 +138,8 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     def _validation(request: Request, error: RequestValidationError) -> JSONResponse:
         errors = [
-            {"loc": (), "msg": "the body is not valid JSON; send one JSON object"}
+            {"loc": (), "msg": "the body is not valid JSON; send one JSON object",
+             "type": "json_invalid"}
             if e["type"] == "json_invalid" else
             {**e, "loc": tuple(e["loc"][1:]) if e["loc"][:1] == ("body",) else tuple(e["loc"])}
             for e in error.errors()

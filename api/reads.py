@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel
 
 from api import schemas as s
@@ -21,9 +21,10 @@ from api.auth import (
     allow,
     authenticate,
     forbid_institution,
-    require_institution,
+    may_read,
     require_person,
 )
+from api.params import OptionalPosition, OptionalQueryDay, OptionalQueryYear, PathId
 from api.problems import documented
 from api.readers import Consistency, Readers
 from api.writes import Format, FormatParam
@@ -36,9 +37,9 @@ router = APIRouter(prefix="/v1")
 Reading = Annotated[Principal, Depends(allow(*READERS))]
 Reporting = Annotated[Principal, Depends(allow("agency", "auditor"))]
 FamilyReading = Annotated[Principal, Depends(allow("agency", "auditor", "member"))]
-PersonId = Annotated[str, Path(min_length=1, max_length=64)]
-AsOf = Annotated[dt.date | None, Query()]
-Year = Annotated[int | None, Query(ge=1990, le=2200)]
+PersonId = PathId
+AsOf = OptionalQueryDay
+Year = OptionalQueryYear
 ConsistencyParam = Annotated[Consistency, Query()]
 READ_ERRORS = documented(401, 403, 404, 422)
 CONSISTENCY = "Gongji-Consistency"
@@ -89,7 +90,7 @@ def get_pooling(request: Request, response: Response, person: PersonId, who: Rea
             responses=READ_ERRORS)
 def get_events(request: Request, response: Response, person: PersonId, who: Reading,
                limit: Annotated[int, Query(ge=1, le=500)] = 50,
-               before: Annotated[int | None, Query(ge=1)] = None) -> s.Events:
+               before: OptionalPosition = None) -> s.Events:
     """The account's events (账户明细), newest first, paged by version; from the aggregate."""
     require_person(who, person)
     forbid_institution(who, "a person's event history")
@@ -115,17 +116,15 @@ def get_family_spending(request: Request, response: Response, person: PersonId,
 @router.get("/settlements/{id}", response_model=s.Settlement | s.NhsaSetlInfo,
             tags=["settlements"], responses=READ_ERRORS)
 def get_settlement(request: Request, response: Response,
-                   id: Annotated[str, Path(min_length=1, max_length=64)], who: Reading,
+                   id: PathId, who: Reading,
                    fmt: FormatParam = Format.DEFAULT) -> BaseModel:
     """One settlement (结算记录) with its full split, the accounts debited and its reversal."""
-    txn = readers(request).ledger.transaction(id)
+    txn = readers(request).ledger.find_transaction(id)
     response.headers[CONSISTENCY] = Consistency.STRONG
-    if not isinstance(txn, Settlement):
-        raise LedgerError(ErrorCode.UNKNOWN_TRANSACTION, f"{id!r} is not a settlement",
-                          field="id")
-    if who.role == "institution":
-        require_institution(who, getattr(txn, "institution", None))
-    require_person(who, txn.person, *(d["person"] for d in txn.debits))
+    if not isinstance(txn, Settlement) or not may_read(who, txn):
+        # the same answer whether it does not exist or the key may not see it
+        raise LedgerError(ErrorCode.UNKNOWN_TRANSACTION,
+                          f"no settlement {id!r} that this key may read", field="id")
     if fmt is Format.NHSA:
         return s.NhsaSetlInfo.of(id, VisitResult(**txn.result))
     return s.Settlement.of(txn)

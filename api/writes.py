@@ -16,13 +16,15 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from starlette.exceptions import HTTPException
 
 from api import schemas as s
-from api.auth import Principal, allow, require_institution, require_person
+from api.auth import Principal, allow, may_read, require_institution, require_person
 from api.idempotency import once
 from api.problems import documented
 from ledger import commands as c
 from ledger import results as r
+from policies.errors import ErrorCode, LedgerError
 from policies.money import format_fen
 
 router = APIRouter(prefix="/v1", responses=documented(401, 403, 404, 409, 422))
@@ -81,6 +83,25 @@ def visit_renderer(cmd: c.SettleVisit, fmt: Format) -> Callable[[r.VisitResult],
     if fmt is Format.NHSA:
         return lambda v: s.NhsaSetlInfo.of(cmd.id, v)
     return lambda v: s.VisitSplit.of(cmd.id, cmd.person, v)
+
+
+def own_result(request: Request, principal: Principal, id: str,
+               render: Callable[[Any], BaseModel]) -> Callable[[Any], BaseModel]:
+    """``render``, after checking that the caller may see the transaction's result: a
+    retry of an id that another institution used gets ``duplicate_conflict``, never
+    that institution's split (nothing is written by such a retry)."""
+
+    def checked(result: Any) -> BaseModel:
+        txn = request.app.state.services.ledger.find_transaction(id)
+        if txn is not None and not may_read(principal, txn):
+            raise LedgerError(
+                ErrorCode.DUPLICATE_CONFLICT,
+                f"id {id!r} is already used by a transaction this key may not read; "
+                "use a new id",
+                field="id", message_zh="该交易编号已被其他机构使用：请使用新的编号")
+        return render(result)
+
+    return checked
 
 
 # -- people and credits (参保登记, 个人账户计入) ------------------------------------------
@@ -189,7 +210,8 @@ def settle_visit(request: Request, cmd: c.SettleVisit, who: AtCounter,
     acct_mulaid_pay). ``?format=nhsa`` answers with the NHSA 2207 setlinfo names.
     """
     cmd = at_institution(who, cmd)
-    return execute(request, who, cmd, key, visit_renderer(cmd, fmt))
+    return execute(request, who, cmd, key, own_result(request, who, cmd.id,
+                                                      visit_renderer(cmd, fmt)))
 
 
 @router.post("/settlements/preview", response_model=s.VisitSplit | s.NhsaSetlInfo,
@@ -204,6 +226,10 @@ def preview_visit(request: Request, cmd: c.SettleVisit,
     visit, a credit) can change them.
     """
     require_person(who, cmd.person)
+    if who.role == "member" and isinstance(cmd.pay, c.FamilyPay):
+        # the family part would reveal the payer's balance, which a member may not read
+        raise HTTPException(403, "a member key may not preview a visit paid by another "
+                                 "person's account; preview with pay \"own\" or \"none\"")
     cmd = at_institution(who, cmd)
     result = request.app.state.services.ledger.preview_visit(cmd)
     return visit_renderer(cmd, fmt)(result)
@@ -215,7 +241,8 @@ def spend(request: Request, cmd: c.Spend, who: AtCounter,
     """Pay a purpose from an account (个人账户支付), for its owner or a bound member; all or
     nothing."""
     cmd = at_institution(who, cmd)
-    return execute(request, who, cmd, key, lambda res: s.Spent.of(cmd.id, res))
+    return execute(request, who, cmd, key, own_result(
+        request, who, cmd.id, lambda res: s.Spent.of(cmd.id, res)))
 
 
 @router.post("/reversals", response_model=s.ReversedOut, tags=["settlements"])

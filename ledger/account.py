@@ -222,9 +222,13 @@ class Account(Aggregate):
         self, from_region: str, region: str, scheme: str, date: dt.date, amount: int,
         article: str,
     ) -> None:
-        """转入: the balance arrives in the destination region, whose policy applies now."""
+        """转入: the balance arrives in the destination region, whose policy applies now.
+
+        A chongqing lump-sum (趸缴) period ends here: from now on the destination's credit
+        rules apply (DOMAIN.md 9)."""
         self.region = region
         self.scheme = scheme
+        self.lump_sum_until = None
         self.balance += amount
 
     @event("EmigrationPaidOut")

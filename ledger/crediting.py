@@ -80,17 +80,23 @@ class CreditCommands(LedgerCore):
         return self.write(decide)
 
     def decide_contribution(self, account: Account, cmd: RecordContribution) -> Credited:
-        """Credit ``cmd.month`` on the loaded ``account`` unless it is credited already."""
+        """Credit ``cmd.month`` on the loaded ``account`` unless it is credited already.
+
+        FORMAT.md's order: the same month's contribution again is a retry (or, with another
+        base, ``duplicate_conflict``); then the account's state; then a month already
+        credited by an *allotment* is ``duplicate_conflict`` (one credit per person-month)."""
         policy = self.policy(account.region, cmd.month.last_day)
         month = str(cmd.month)
-        if month in account.credited:
-            kind, base, amount, article = account.credited[month]
-            self.same_request({"kind": kind, "base": base},
-                              {"kind": "contribution", "base": cmd.base},
-                              f"{cmd.person}'s credit for {month}")
+        prior = account.credited.get(month)
+        if prior is not None and prior[0] == "contribution":
+            _, base, amount, article = prior
+            self.same_request({"base": base}, {"base": cmd.base},
+                              f"{cmd.person}'s contribution for {month}")
             return Credited(amount, article)
         self._require_creditable(account, cmd.month)
         credit = credits.contribution_credit(policy, account.facts, cmd.month, cmd.base)
+        if prior is not None:
+            _already_credited(cmd.person, month, prior[0])
         account.credit_contribution(month, cmd.base, credit.amount, credit.article)
         return Credited(credit.amount, credit.article)
 
@@ -107,16 +113,20 @@ class CreditCommands(LedgerCore):
         return self.write(decide)
 
     def decide_allotment(self, account: Account, cmd: CreditAllotment) -> Credited:
-        """Credit the allotment for ``cmd.month`` on the loaded ``account`` unless credited."""
+        """Credit the allotment for ``cmd.month`` on the loaded ``account`` unless credited.
+
+        The same order as :meth:`decide_contribution`; a policy whose allotment lacks its
+        deployment figure (nanchang's average pension) is ``policy_invalid`` first."""
         policy = self.policy(account.region, cmd.month.last_day)
+        credits.require_allotment_figures(policy)
         month = str(cmd.month)
-        if month in account.credited:
-            kind, _, amount, article = account.credited[month]
-            self.same_request({"kind": kind}, {"kind": "allotment"},
-                              f"{cmd.person}'s credit for {month}")
-            return Credited(amount, article)
+        prior = account.credited.get(month)
+        if prior is not None and prior[0] == "allotment":
+            return Credited(prior[2], prior[3])
         self._require_creditable(account, cmd.month)
         credit = credits.retired_allotment(policy, account.facts, cmd.month)
+        if prior is not None:
+            _already_credited(cmd.person, month, prior[0])
         account.credit_allotment(month, credit.amount, credit.basis, credit.article)
         return Credited(credit.amount, credit.article)
 
@@ -125,6 +135,7 @@ class CreditCommands(LedgerCore):
 
         def decide() -> Credited:
             account = self.account(cmd.person)
+            credits.require_lump_sum_region(self.book.versions[account.region])
             policy = self.policy(account.region, cmd.date)
             credits.require_lump_sum(policy)
             existing = self.find_transaction(cmd.id)
@@ -151,10 +162,10 @@ class CreditCommands(LedgerCore):
             account = self.account(cmd.person)
             self.book.check_region(account.region)
             policy = self.book.latest_on_or_before(account.region, cmd.date)
+            if account.retired_on == cmd.date:
+                return Done()  # the same retirement again: a harmless retry
             self.require_open(account, "retirement")
             if account.retired_on is not None:
-                if account.retired_on == cmd.date:
-                    return Done()
                 raise LedgerError(
                     ErrorCode.NOT_EMPLOYED,
                     f"{cmd.person} already retired on {account.retired_on}",
@@ -173,3 +184,13 @@ class CreditCommands(LedgerCore):
                 ErrorCode.ACCOUNT_CLOSED,
                 f"{account.person} died on {account.death_date}: no credit for {month}",
             )
+
+
+def _already_credited(person: str, month: str, kind: str) -> None:
+    """One credit per person-month: the other kind already credited it (FORMAT.md)."""
+    raise LedgerError(
+        ErrorCode.DUPLICATE_CONFLICT,
+        f"{person}'s {month} is already credited by a {kind}; one credit per person and month",
+        message_zh=f"{person} 的 {month} 已由{'缴费计入' if kind == 'contribution' else '退休划入'}"
+                   "记账：每人每月只计入一次",
+    )

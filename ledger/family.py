@@ -39,9 +39,12 @@ class FamilyCommands(LedgerCore):
             self.account(cmd.member)
             self.book.check_region(owner.region)
             current = owner.open_binding(cmd.member)
-            if current is None:
+            if current is None or cmd.date < current[1]:
+                # an unbind on d needs a binding active on d (DOMAIN.md 9)
+                since = f" on {cmd.date} (bound from {current[1]})" if current else ""
                 raise LedgerError(
-                    ErrorCode.NOT_BOUND, f"{cmd.member} is not bound to {cmd.owner}'s account"
+                    ErrorCode.NOT_BOUND,
+                    f"{cmd.member} is not bound to {cmd.owner}'s account{since}",
                 )
             owner.unbind(cmd.member, cmd.date)
             self.save(owner)

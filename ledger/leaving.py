@@ -36,9 +36,11 @@ class LeavingCommands(LedgerCore):
                     f"to_region: {cmd.person} is already insured in {cmd.to_region}",
                     field="to_region",
                 )
+            # everything priced there later would be refused: the destination's policy
+            # must be in force; the source needs none (money may always leave, DOMAIN.md 9)
+            destination = self.book.in_force(cmd.to_region, cmd.date)
             self.require_open(account, "transfer")
             source = self.book.latest_on_or_before(account.region, cmd.date)
-            destination = self.book.latest_on_or_before(cmd.to_region, cmd.date)
             scheme = _equivalent_scheme(source, destination, account.scheme)
             amount = account.balance
             account.transfer_out(cmd.to_region, cmd.date, amount, source.articles["transfer"])

@@ -19,7 +19,8 @@ from ledger.core import LedgerCore
 from ledger.results import YearClosed
 from policies.calendar import Month
 from policies.errors import LedgerError
-from policies.interest import daily_balance_interest
+from policies.interest import Span, interest_over_periods
+from policies.model import RegionPolicy
 from policies.pricing import cap_for
 
 _VALUE_DATE = {
@@ -64,11 +65,12 @@ class YearEndCommands(LedgerCore):
                  and cmd.region in (None, account.region))
         if not pooling and not carry:
             return None
-        interest = self._interest(account, year) if carry else 0
+        interest, rated = self._interest(account, year) if carry else (0, [])
         if interest:
-            policy = self.book.latest_on_or_before(account.region, dec31)
-            account.credit_interest(year, interest, str(policy.interest.rate),
-                                    policy.interest.article)
+            rate = (str(rated[0].interest.rate) if len(rated) == 1 else
+                    ", ".join(f"{p.region} {p.interest.rate}" for p in rated))
+            account.credit_interest(year, interest, rate,
+                                    "; ".join(p.interest.article for p in rated))
         account.close_year(year, pooling, account.balance, carry)
         return len(pooling), interest
 
@@ -93,16 +95,26 @@ class YearEndCommands(LedgerCore):
             })
         return closings
 
-    def _interest(self, account: Account, year: int) -> int:
+    def _interest(self, account: Account, year: int) -> tuple[int, list[RegionPolicy]]:
+        """Interest for the days of ``year`` the account was open in a region that sets a
+        rate, each region's days at its rate (DOMAIN.md 9); none for a paid-out account."""
         if account.status not in (ACTIVE, DECEASED):
-            return 0
-        try:
-            rate = self.book.latest_on_or_before(account.region, dt.date(year, 12, 31)).interest.rate
-        except LedgerError:
-            return 0
-        if rate.value == 0:
-            return 0
-        return daily_balance_interest(self.movements(account.id), year, rate)
+            return 0, []
+        events = list(self.events.get(account.id))
+        rated: list[tuple[RegionPolicy, list[Span]]] = []
+        for region, spans in region_spans(events, year).items():
+            try:
+                policy = self.book.latest_on_or_before(region, spans[-1][1])
+            except LedgerError:
+                continue  # a region disabled by invalid parameters credits nothing
+            if policy.interest.rate.value:
+                rated.append((policy, spans))
+        if not rated:
+            return 0, []
+        moves = [move for event in events if (move := movement(event)) is not None]
+        interest = interest_over_periods(
+            moves, year, [(policy.interest.rate, spans) for policy, spans in rated])
+        return interest, [policy for policy, _ in rated]
 
     def movements(self, account_id: UUID) -> list[tuple[dt.date, int]]:
         """Every balance change of an account with its value date, from the events alone."""
@@ -117,3 +129,31 @@ def movement(event: object) -> tuple[dt.date, int] | None:
     if sign is None:
         return None
     return _VALUE_DATE.get(name, lambda e: e.date)(event), sign * event.amount  # type: ignore[attr-defined]
+
+
+def region_spans(events: Iterable[Any], year: int) -> dict[str, list[Span]]:
+    """The days of ``year`` the account was open in each region, from its events alone.
+
+    A transfer on d moves the balance that day, so d belongs to the destination; the
+    account stays open through the day of death or emigration, not after (DOMAIN.md 9)."""
+    first, last = dt.date(year, 1, 1), dt.date(year, 12, 31)
+    spans: dict[str, list[Span]] = {}
+    region, since = None, dt.date.min
+    end = dt.date.max
+
+    def close(until: dt.date) -> None:
+        start, stop = max(since, first), min(until, last)
+        if region is not None and start <= stop:
+            spans.setdefault(region, []).append((start, stop))
+
+    for event in events:
+        name = type(event).__name__
+        if name == "Enrolled":
+            region = event.region
+        elif name == "TransferredIn":
+            close(event.date - dt.timedelta(days=1))
+            region, since = event.region, event.date
+        elif name in ("Died", "EmigrationPaidOut"):
+            end = min(end, event.date)
+    close(end)
+    return spans

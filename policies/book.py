@@ -54,8 +54,15 @@ class PolicyBook:
         """Load every ``*.toml`` of ``directory``; ``parameters`` maps region → its values."""
         parameters = dict(parameters or {})
         book = cls(parameters=parameters)
+        starts: dict[tuple[str, dt.date], str] = {}
         for path in sorted(directory.glob("*.toml")):
             policy = load_file(path)
+            clash = starts.setdefault((policy.region, policy.valid_from), path.name)
+            if clash != path.name:
+                raise PolicyFileError(
+                    f"{clash} and {path.name}: two {policy.region} versions start on "
+                    f"{policy.valid_from}; a later version needs a later valid_from"
+                )
             try:
                 policy = apply_parameters(policy, parameters.get(policy.region))
             except ParameterError as error:
@@ -78,11 +85,14 @@ class PolicyBook:
             raise LedgerError(ErrorCode.POLICY_INVALID, self.invalid[region])
 
     def in_force(self, region: str, day: dt.date) -> RegionPolicy:
-        """The version in force on ``day``, or ``no_policy_in_force`` (never another year's)."""
+        """The version in force on ``day``, or ``no_policy_in_force`` (never another year's).
+
+        Versions are ordered by start date and a later one supersedes an earlier one from
+        its own start, even when the earlier one names no end (DOMAIN.md 9)."""
         self.check_region(region)
-        for policy in self.versions[region]:
-            if policy.in_force_on(day):
-                return policy
+        current = self.latest_started(region, day)
+        if current is not None and current.in_force_on(day):
+            return current
         spans = ", ".join(
             f"{p.valid_from}–{p.valid_to or 'open'}" for p in self.versions[region]
         )
@@ -98,5 +108,13 @@ class PolicyBook:
         expired, retiring, leaving — but still cites its articles.
         """
         self.check_region(region)
-        applicable = [p for p in self.versions[region] if p.valid_from <= day]
-        return applicable[-1] if applicable else self.versions[region][0]
+        return self.latest_started(region, day) or self.versions[region][0]
+
+    def latest_started(self, region: str, day: dt.date) -> RegionPolicy | None:
+        """The last version that started on or before ``day`` (None before the first)."""
+        started = None
+        for policy in self.versions[region]:
+            if policy.valid_from > day:
+                break
+            started = policy
+        return started

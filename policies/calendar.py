@@ -6,7 +6,17 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
-_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+from policies.errors import InputError
+
+_MONTH = re.compile(r"([0-9]{4})-([0-9]{2})", re.ASCII)
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", re.ASCII)
+FIRST_YEAR, LAST_YEAR = 1900, 2199  # FORMAT.md: years 1900–2199
+
+
+def _year_in_range(year: int, text: object) -> None:
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        raise InputError(f"year must be {FIRST_YEAR}–{LAST_YEAR}, got {text!r}",
+                         f"年份须在 {FIRST_YEAR}–{LAST_YEAR} 之间")
 
 
 @dataclass(frozen=True, order=True, slots=True)
@@ -20,9 +30,11 @@ class Month:
     def parse(cls, text: object) -> Month:
         if isinstance(text, Month):
             return text
-        match = _MONTH.match(text) if isinstance(text, str) else None
+        match = _MONTH.fullmatch(text) if isinstance(text, str) else None
         if match is None or not 1 <= int(match.group(2)) <= 12:
-            raise ValueError(f'month must be "YYYY-MM", got {text!r}')
+            raise InputError(f'month must be "YYYY-MM", got {text!r:.40}',
+                             '月份须为 "YYYY-MM" 格式，例如 "2024-03"')
+        _year_in_range(int(match.group(1)), text)
         return cls(int(match.group(1)), int(match.group(2)))
 
     @classmethod
@@ -47,13 +59,17 @@ class Month:
 def parse_date(text: object) -> dt.date:
     """Strict ISO date: ``2023-02-30`` and ``2023-2-3`` are refused; a ``date`` passes."""
     if isinstance(text, dt.date) and not isinstance(text, dt.datetime):
+        _year_in_range(text.year, text)
         return text
-    if not isinstance(text, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
-        raise ValueError(f'date must be "YYYY-MM-DD", got {text!r}')
+    if not isinstance(text, str) or not _DATE.fullmatch(text):
+        raise InputError(f'date must be "YYYY-MM-DD", got {text!r:.40}',
+                         '日期须为 "YYYY-MM-DD" 格式，例如 "2024-03-15"')
     try:
-        return dt.date.fromisoformat(text)
+        day = dt.date.fromisoformat(text)
     except ValueError:
-        raise ValueError(f"{text!r} is not a calendar date") from None
+        raise InputError(f"{text!r} is not a calendar date", f"{text} 不是有效的日历日期") from None
+    _year_in_range(day.year, text)
+    return day
 
 
 def effective_from(change: dt.date) -> dt.date:

@@ -6,6 +6,7 @@ code FORMAT.md gives (``not_employed``, ``not_retired``, ``no_personal_account``
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -77,6 +78,7 @@ def receives_allotment(person: PersonFacts, month: Month) -> bool:
 
 def retired_allotment(policy: RegionPolicy, person: PersonFacts, month: Month) -> Credit:
     """A retired month's allotment: fixed, by age band, or a share of the average pension."""
+    require_allotment_figures(policy)
     _require_account(policy, person)
     _require_not_resettled(policy, person)
     retired = policy.credits.retired
@@ -98,12 +100,8 @@ def retired_allotment(policy: RegionPolicy, person: PersonFacts, month: Month) -
         basis = "70 and over" if over_70 else "under 70"
     else:
         amount = retired.amount
+        assert amount is not None  # require_allotment_figures
         basis = "fixed" if retired.kind == "fixed" else f"{retired.share} × average pension"
-    if amount is None:
-        raise LedgerError(
-            ErrorCode.POLICY_INVALID,
-            f"{policy.region} allotment needs the deployment parameter average_pension",
-        )
     article = retired.article
     if policy.credits.mixed_history_article and person.total_years:
         standard = person.standard_years if person.standard_years is not None else person.total_years
@@ -111,6 +109,32 @@ def retired_allotment(policy: RegionPolicy, person: PersonFacts, month: Month) -
         basis += f" × {standard}/{person.total_years} standard years"
         article += f", {policy.credits.mixed_history_article}"
     return Credit(amount, article, basis)
+
+
+def require_allotment_figures(policy: RegionPolicy) -> None:
+    """A share-of-pension allotment needs the deployment's average pension: without it the
+    policy is incomplete (``policy_invalid``, before any account check)."""
+    retired = policy.credits.retired
+    if retired.kind == "pension_share" and retired.amount is None:
+        raise LedgerError(
+            ErrorCode.POLICY_INVALID,
+            f"{policy.region} allotment needs the deployment parameter average_pension "
+            f"({retired.article})",
+        )
+
+
+def require_lump_sum_region(versions: Iterable[RegionPolicy]) -> None:
+    """A one-off lump-sum credit exists only where some version provides it (nanchang
+    art. 21); elsewhere the request itself is wrong (``invalid_input``, DOMAIN.md 9)."""
+    versions = list(versions)
+    if all(p.credits.lump_sum_rate is None for p in versions):
+        raise LedgerError(
+            ErrorCode.INVALID_INPUT,
+            f"lump_sum: {versions[0].region} has no one-off lump-sum credit (only nanchang "
+            "art. 21 provides one)",
+            field="lump_sum",
+            message_zh="一次性预缴/补缴计入仅南昌市有此规定（第二十一条），该统筹地区不能办理",
+        )
 
 
 def require_lump_sum(policy: RegionPolicy) -> None:

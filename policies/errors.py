@@ -38,8 +38,21 @@ class LedgerError(Exception):
     A refusal changes nothing; the caller may correct the input and send it again.
     """
 
-    def __init__(self, code: ErrorCode, message: str, *, field: str | None = None) -> None:
+    def __init__(self, code: ErrorCode, message: str, *, field: str | None = None,
+                 message_zh: str | None = None) -> None:
         super().__init__(f"{code}: {message}")
         self.code = code
         self.message = message
         self.field = field
+        self.message_zh = message_zh
+
+
+class InputError(ValueError):
+    """A value a caller sent that is not acceptable, said in English and in Chinese (``zh``).
+
+    Raised by the parsers of the rules (money, dates, months, shares) inside pydantic
+    validators; the ``invalid_input`` refusal then carries both sentences."""
+
+    def __init__(self, message: str, zh: str) -> None:
+        super().__init__(message)
+        self.zh = zh

@@ -169,6 +169,9 @@ class PurposeRule(Strict):
     family: bool
     family_from: dt.date | None = None
     article: str
+    explore: tuple[Literal["self", "family"], ...] = Field(
+        (), description="who the seed only says to explore (探索) paying for: what a "
+                        "deployment's enable_purposes may switch on, and nothing else")
 
 
 class Family(Strict):

@@ -12,36 +12,44 @@ from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
 
-_AMOUNT = re.compile(r"^(\d{1,13})(?:\.(\d{1,2}))?$")
+from policies.errors import InputError
+
+AMOUNT_PATTERN = r"^[0-9]{1,13}\.[0-9]{2}$"
+_AMOUNT = re.compile(r"([0-9]{1,13})\.([0-9]{2})", re.ASCII)
 _RATE = re.compile(r"^(\d{1,3})(?:\.(\d{1,6}))?$")
+MAX_INTEGER_DIGITS = 13
 
 
-class MoneyFormatError(ValueError):
-    """A text that is not an amount of yuan with at most two decimals."""
+class MoneyFormatError(InputError):
+    """A value that is not an amount: a JSON number, no or other than two decimals, non-ASCII
+    digits, a sign, more than 13 integer digits."""
+
+
+_AMOUNT_ZH = "金额须为字符串，ASCII 数字，恰好两位小数，整数部分不超过 13 位，例如 \"12.30\""
 
 
 def parse_fen(value: object) -> int:
-    """Parse ``"12.30"`` (or ``"12"``, ``"12.3"``, an int of yuan) into fen.
+    """Parse an amount of yuan, ``"12.30"``, into fen: the one money parser of every interface.
 
-    Floats are refused: ``0.1 + 0.2`` is not money.
+    Strict on purpose (FORMAT.md): a string of ASCII digits with exactly two decimals and at
+    most 13 integer digits. A JSON number, ``"12"``, ``"12.3"``, ``"１２.００"``, ``"-1.00"``
+    or ``" 1.00"`` is refused: guessing what a client meant would hide money.
     """
-    if isinstance(value, bool) or isinstance(value, float):
-        raise MoneyFormatError(f'amount must be a string such as "12.30", not {value!r}')
-    if isinstance(value, int):
-        if value < 0:
-            raise MoneyFormatError(f"amount must not be negative, got {value}")
-        return value * 100
     if not isinstance(value, str):
-        raise MoneyFormatError(f'amount must be a string such as "12.30", not {value!r}')
-    match = _AMOUNT.match(value.strip())
-    if match is None:
-        if value.strip().startswith("-"):
-            raise MoneyFormatError(f"amount must not be negative, got {value!r}")
         raise MoneyFormatError(
-            f'amount must be yuan with at most two decimals such as "12.30", got {value!r}'
-        )
-    whole, cents = match.group(1), (match.group(2) or "").ljust(2, "0")
-    return int(whole) * 100 + int(cents)
+            f'amount must be a string such as "12.30", not the {type(value).__name__} {value!r:.40}',
+            _AMOUNT_ZH)
+    match = _AMOUNT.fullmatch(value)
+    if match is None:
+        shown = value if len(value) <= 40 else value[:40] + "…"
+        if value.startswith("-"):
+            reason = "must not be negative"
+        elif value.isascii() and value.split(".")[0].isdigit() and len(value.split(".")[0]) > MAX_INTEGER_DIGITS:
+            reason = f"has more than {MAX_INTEGER_DIGITS} integer digits"
+        else:
+            reason = "must be ASCII digits with exactly two decimals"
+        raise MoneyFormatError(f'amount {reason}, e.g. "12.30"; got {shown!r}', _AMOUNT_ZH)
+    return int(match.group(1)) * 100 + int(match.group(2))
 
 
 def format_fen(fen: int) -> str:
@@ -68,10 +76,12 @@ class Rate:
     def parse(cls, text: object) -> Rate:
         """Parse ``"0.85"`` exactly; floats are refused like money."""
         if isinstance(text, (bool, float)) or not isinstance(text, str):
-            raise MoneyFormatError(f'rate must be a string such as "0.60", not {text!r}')
+            raise MoneyFormatError(f'rate must be a string such as "0.60", not {text!r}',
+                                   '比例须为字符串，例如 "0.60"')
         match = _RATE.match(text.strip())
         if match is None:
-            raise MoneyFormatError(f'rate must be a decimal such as "0.60", got {text!r}')
+            raise MoneyFormatError(f'rate must be a decimal such as "0.60", got {text!r}',
+                                   '比例须为小数，例如 "0.60"')
         return cls(Fraction(text.strip()))
 
     def apply(self, fen: int) -> int:

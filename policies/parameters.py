@@ -84,8 +84,16 @@ def apply_parameters(policy: RegionPolicy, raw: object) -> RegionPolicy:
         purposes = dict(policy.family.purposes)
         for purpose, who in params.enable_purposes.items():
             rule = purposes.get(purpose)
-            if rule is None:
-                raise ParameterError(f"{policy.region}: purpose {purpose} can never be enabled")
+            already = {side for side, on in (("self", rule and rule.self_allowed),
+                                             ("family", rule and rule.family)) if on}
+            closed = sorted(set(who) - set(rule.explore if rule else ()) - already)
+            if rule is None or closed:
+                explorable = list(rule.explore) if rule else []
+                raise ParameterError(
+                    f"{policy.region}: enable_purposes may switch on only what the seed marks "
+                    f"探索 (explore); {purpose} for {closed or list(who)} is closed"
+                    + (f" (explorable: {explorable})" if explorable else "")
+                    + (f" — {rule.article}" if rule else ""))
             purposes[purpose] = rule.model_copy(
                 update={"self_allowed": rule.self_allowed or "self" in who,
                         "family": rule.family or "family" in who,

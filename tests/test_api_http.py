@@ -65,7 +65,7 @@ VISIT = {"person": "A", "id": "v1", "date": "2023-06-01", "level": 1, "in_scope"
     (json.dumps({"person": "A", "month": "2023-01", "base": 8000.5}).encode(), "base"),
     (json.dumps({"person": "A", "month": "2023-01", "base": "80.123"}).encode(), "base"),
     (json.dumps({"person": "A", "month": "2023-13", "base": "80.00"}).encode(), "month"),
-    (json.dumps({"person": "A", "month": "2023-01", "base": "1", "x": 1}).encode(), "x"),
+    (json.dumps({"person": "A", "month": "2023-01", "base": "1.00", "x": 1}).encode(), "x"),
 ])
 def test_bad_input_is_422_invalid_input_never_500(client: TestClient, body: bytes,
                                                   field: str | None):
@@ -228,7 +228,7 @@ def test_an_institution_acts_under_its_own_id_only(client: TestClient):
     pharmacy = auth(next(k for k, v in KEYS.items() if v.get("institution") == "P1"))
     assert client.post("/v1/reversals", json={"id": "v1", "date": "2023-06-02"},
                        headers=pharmacy).status_code == 403
-    assert client.get("/v1/settlements/v1", headers=pharmacy).status_code == 403
+    assert client.get("/v1/settlements/v1", headers=pharmacy).status_code == 404
     assert client.post("/v1/reversals", json={"id": "v1", "date": "2023-06-02"},
                        headers=hospital).json()["restored"] == "500.00"
 

@@ -11,8 +11,8 @@ from policies.money import MoneyFormatError, Rate, format_fen, parse_fen, round_
 
 @pytest.mark.parametrize(
     ("text", "fen"),
-    [("0.00", 0), ("0.01", 1), ("12.30", 1230), ("12.3", 1230), ("12", 1200),
-     ("1300.00", 130000), (" 7.05 ", 705), (5, 500)],
+    [("0.00", 0), ("0.01", 1), ("12.30", 1230), ("1300.00", 130000), ("007.05", 705),
+     ("9999999999999.99", 999999999999999)],
 )
 def test_parse_fen_reads_yuan_with_at_most_two_decimals(text: object, fen: int) -> None:
     assert parse_fen(text) == fen
@@ -20,7 +20,10 @@ def test_parse_fen_reads_yuan_with_at_most_two_decimals(text: object, fen: int) 
 
 @pytest.mark.parametrize(
     "bad",
-    ["1.005", "12.345", "-1.00", "1,00", "1e3", "", ".50", "abc", "¥5", None, [], True],
+    ["1.005", "12.345", "-1.00", "1,00", "1e3", "", ".50", "abc", "¥5", None, [], True,
+     # FORMAT.md: exactly two decimals, ASCII digits, ≤ 13 integer digits, a string
+     "12", "12.3", "5000", "5000.5", " 7.05 ", "7.05\n", "１２.００", "١٢.٠٠", "+1.00",
+     "10000000000000.00", 0, 5, 10**20, 10**400],
 )
 def test_parse_fen_refuses_what_is_not_an_amount(bad: object) -> None:
     with pytest.raises(MoneyFormatError):
@@ -36,8 +39,17 @@ def test_parse_fen_refuses_floats_even_exact_ones(bad: float) -> None:
 def test_negative_amounts_are_refused_with_a_message_saying_so() -> None:
     with pytest.raises(MoneyFormatError, match="negative"):
         parse_fen("-0.01")
-    with pytest.raises(MoneyFormatError, match="negative"):
+    with pytest.raises(MoneyFormatError, match="must be a string"):
         parse_fen(-3)
+
+
+def test_every_refusal_says_what_to_fix_in_chinese_too() -> None:
+    for bad in ("12", 12, "１２.００", "10000000000000.00"):
+        with pytest.raises(MoneyFormatError) as refused:
+            parse_fen(bad)
+        assert "两位小数" in refused.value.zh
+    with pytest.raises(MoneyFormatError, match="more than 13 integer digits"):
+        parse_fen("10000000000000.00")
 
 
 @pytest.mark.parametrize(

@@ -205,7 +205,6 @@ def test_parameters_for_an_unknown_region_stop_the_load() -> None:
 JILIN_PERSON = {"region": "jilin", "birth_date": "1970-01-01", "scheme": "standard"}
 EVERY_JILIN_STEP = [
     ("contribution", {"person": "J", "month": "2024-01", "base": "5000.00"}),
-    ("lump_sum", {"person": "J", "id": "L1", "date": "2024-01-05", "base": "5000.00"}),
     ("allotment", {"person": "R", "month": "2024-01"}),
     ("retire", {"person": "J", "date": "2024-02-01"}),
     ("visit", {"person": "J", "id": "V1", "date": "2024-02-01", "level": 1,
