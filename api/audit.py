@@ -7,7 +7,6 @@ and are open to auditors and the agency; institutions and members get 403.
 
 from __future__ import annotations
 
-import datetime as dt
 from enum import StrEnum
 from typing import Annotated
 
@@ -15,6 +14,7 @@ from fastapi import APIRouter, Depends, Query, Request
 
 from api import schemas as s
 from api.auth import Principal, allow
+from api.params import QueryDay
 from api.problems import documented
 from api.reads import PersonId, Year
 from projections.audit import balance_as_of, explain, pooling_as_of, verify
@@ -22,7 +22,7 @@ from projections.audit import balance_as_of, explain, pooling_as_of, verify
 router = APIRouter(prefix="/v1/audit", tags=["audit"])
 
 Auditing = Annotated[Principal, Depends(allow("agency", "auditor"))]
-Day = Annotated[dt.date, Query()]
+Day = QueryDay
 ERRORS = documented(401, 403, 404, 422)
 
 
