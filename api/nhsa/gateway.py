@@ -262,9 +262,10 @@ platform's envelope here and only changes its base URL (and sends its key as
 
 @router.post(PATH, response_model=NhsaResponse, summary="国家医保平台交易 national platform call",
              description=DESCRIPTION,
-             responses={401: {"model": NhsaResponse, "description": "unauthorized (no key)"},
-                        403: {"model": NhsaResponse,
-                              "description": "forbidden (role, or another institution)"}})
+             responses={"4XX": {"model": NhsaResponse, "description": (
+                 "401 no or unknown key, 403 a role or an institution the key may not act "
+                 "for; the body is still the envelope (infcode -1). Every other refusal is "
+                 "HTTP 200 with infcode -1")}})
 def call_service(request: Request, envelope: NhsaRequest, who: AtCounter) -> JSONResponse:
     received: dt.datetime = request.state.received
     services = request.app.state.services
