@@ -415,8 +415,17 @@ def test_a_day_at_the_counter_over_http(tmp_path):
         httpx.post(f"{url}/v1/people", json={"person": "A", "region": "suizhou",
                                              "birth_date": "1980-01-01"},
                    headers=agency).raise_for_status()
-        httpx.post(f"{url}/v1/contributions", json={"person": "A", "month": "2023-01",
-                                                    "base": "5000.00"},
+        for person, months in (("A", 1), ("B", 6)):
+            if person == "B":
+                httpx.post(f"{url}/v1/people", json={"person": "B", "region": "suizhou",
+                                                     "birth_date": "1980-01-01"},
+                           headers=agency).raise_for_status()
+            for month in range(1, months + 1):
+                httpx.post(f"{url}/v1/contributions", json={
+                    "person": person, "month": f"2023-{month:02d}", "base": "5000.00"},
+                    headers=agency).raise_for_status()
+        httpx.post(f"{url}/v1/family-bindings", json={"owner": "B", "member": "A",
+                                                      "relation": "child", "date": "2023-01-01"},
                    headers=agency).raise_for_status()
 
         def send(infno: str, data: dict[str, Any], msgid: str) -> dict[str, Any]:
@@ -440,3 +449,13 @@ def test_a_day_at_the_counter_over_http(tmp_path):
             "output"]["setlinfo"]["balc"] == "100.00"
         assert httpx.get(f"{url}/v1/people/A", params={"consistency": "strong"},
                          headers=agency).json()["balance"] == "100.00"
+        # the same visit again, now with B's account for the shortfall (own 100.00 first)
+        family = send("2207", visit(mdtrt_id="V2", mulaid_psn_no="B"), "p6")
+        assert (family["output"]["setlinfo"]["acct_pay"],
+                family["output"]["setlinfo"]["acct_mulaid_pay"],
+                family["output"]["setlinfo"]["psn_cash_pay"]) == ("100.00", "440.00", "0.00")
+        assert send("1101", {"mdtrt_cert_no": "B"}, "p7")["output"]["insuinfo"][0][
+            "balc"] == "160.00"
+        split = httpx.get(f"{url}/v1/settlements/V2", headers=agency).json()["split"]
+        assert (split["own_paid"], split["family_paid"], split["family_payer"]) == (
+            "100.00", "440.00", "B")
