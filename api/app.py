@@ -14,7 +14,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
-from api import audit, problems, reads, writes
+from api import audit, nhsa, problems, reads, writes
 from api.limits import MAX_BODY, BodySizeLimit
 from api.idempotency import Store, open_store
 from api.readers import Readers
@@ -98,6 +98,8 @@ TAGS = [
                                      "hash-chain verification (审计); agency, auditor"},
     {"name": "year end", "description": "close a pooling year for every account (年度结转)"},
     {"name": "service", "description": "health, parameters in force, who am I (服务)"},
+    {"name": "national platform", "description": "the national platform's envelope for HIS "
+                                                 "systems: 1101, 2206, 2207, 2208 (国家医保平台接口)"},
 ]
 
 
@@ -123,6 +125,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(writes.router)
     app.include_router(reads.router)
     app.include_router(audit.router)
+    app.include_router(nhsa.router)
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
