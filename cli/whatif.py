@@ -22,6 +22,7 @@ from projections.whatif.present import (
     caps,
     credits,
     distribution,
+    document,
     extremes,
     labelled,
     side_by_side,
@@ -85,7 +86,7 @@ def what_if_command(
     finally:
         ledger.close()
     if as_json:
-        typer.echo(json.dumps(as_document(result), ensure_ascii=False, indent=2))
+        typer.echo(json.dumps(document(result), ensure_ascii=False, indent=2))
     else:
         show(result)
     if out_dir is not None:
@@ -128,20 +129,6 @@ def _parameters(path: Path) -> dict[str, Any]:
 def _refuse(error: LedgerError) -> None:
     err.print(f"gongji: {error}\n{ZH_DRAFT}")
     raise typer.Exit(2)
-
-
-def as_document(result: WhatIf) -> dict[str, Any]:
-    """The report as JSON-ready data (amounts as two-decimal yuan strings)."""
-    from projections.whatif.present import sheets
-
-    return {
-        "region": result.region, "year": result.year, "scenarios": result.scenarios,
-        "drafts": [{"name": d.name, "source": d.source} for d in result.drafts],
-        "self_check": {"ok": result.check.ok, "visits": result.check.visits,
-                       "differences": result.check.differences[:10],
-                       "message": result.check.line()},
-        "tables": {sheet.name: sheet.records() for sheet in sheets(result, everyone=False)},
-    }
 
 
 def rich_table(sheet: Sheet, title: str, columns: list[str] | None = None,

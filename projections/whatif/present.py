@@ -176,3 +176,19 @@ def sheets(result: WhatIf, everyone: bool = True) -> list[Sheet]:
 
 def labelled(measure: str) -> str:
     return LABELS.get(measure, measure)
+
+
+def document(result: WhatIf) -> dict[str, Any]:
+    """The report as JSON-ready data (amounts as two-decimal yuan strings); the per-person
+    sheet is left out (the top 10 each way are in ``gain and lose most``)."""
+    return {
+        "region": result.region, "year": result.year, "scenarios": result.scenarios,
+        "drafts": [{"name": d.name, "source": d.source,
+                    "changes_credits": d.credits is not None} for d in result.drafts],
+        "self_check": {"ok": result.check.ok, "visits": result.check.visits,
+                       "differences": result.check.differences[:10],
+                       "message": result.check.line()},
+        "visits_settled": len(result.record.visits),
+        "visits_reversed": len(result.record.reversed),
+        "tables": {sheet.name: sheet.records() for sheet in sheets(result, everyone=False)},
+    }
