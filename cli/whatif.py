@@ -12,7 +12,7 @@ from rich.table import Table
 
 from cli.projections import err, progress_bar
 from ledger import open_ledger
-from ledger.settings import SettingsError, load_settings
+from ledger.settings import SettingsError, load_settings, store_env
 from policies.errors import LedgerError
 from projections.whatif import load_draft, what_if
 from projections.whatif.drafts import unique_names
@@ -101,13 +101,8 @@ def what_if_command(
 
 def _require_store(url: str) -> None:
     """A what-if reads; it must not create an empty SQLite store by opening a wrong path."""
-    if url.startswith(("postgresql://", "postgres://")):
-        return
-    path = url.removeprefix("sqlite://").removeprefix("/") if url.startswith("sqlite://") \
-        else url
-    if url.startswith("sqlite:////"):
-        path = "/" + path.lstrip("/")
-    if path != ":memory:" and not Path(path).is_file():
+    path = store_env(url).get("SQLITE_DBNAME")
+    if path is not None and path != ":memory:" and not Path(path).is_file():
         err.print(f"gongji: invalid_input: no event store at {path!r} (GONGJI_DATABASE_URL "
                   f"or --database)\n事件库不存在：检查 GONGJI_DATABASE_URL 或 --database")
         raise typer.Exit(2)

@@ -154,9 +154,10 @@ def compare(book: PolicyBook, record: RecordedYear, drafts: list[Draft]) -> What
 
 def self_check(record: RecordedYear, actual: Priced) -> SelfCheck:
     check = SelfCheck(visits=len(record.visits))
+    columns = [(name, getattr(actual, name)) for name in CHECKED]
     for i, visit in enumerate(record.visits):
-        for name in CHECKED:
-            recorded, repriced = getattr(visit, name), getattr(actual, name)[i]
+        for name, column in columns:
+            recorded, repriced = getattr(visit, name), column[i]
             if recorded != repriced:
                 check.differences.append(
                     f"visit {visit.id!r} of {visit.person}: {name} recorded "
@@ -168,36 +169,39 @@ def self_check(record: RecordedYear, actual: Priced) -> SelfCheck:
 def _aggregate(result: WhatIf) -> None:
     scenarios = [(ACTUAL, result.actual), *((d.name, d.priced) for d in result.drafts)]
     visits = result.record.visits
-    kept = result.record.kept
-    result.totals = {name: dict.fromkeys(MEASURES, 0) for name, _ in scenarios}
+    columns = [(name, [getattr(priced, m) for m in CHECKED], priced.self_pay, priced.capped)
+               for name, priced in scenarios]
+    # per cell and scenario: [visits, eligible, deductible, fund, over cap, self-pay]
+    cells: dict[Key, dict[str, list[int]]] = {}
     self_pay: dict[str, dict[str, int]] = {name: {} for name, _ in scenarios}
     capped: dict[str, set[str]] = {name: set() for name, _ in scenarios}
-    for i in kept:
+    for i in result.record.kept:
         visit = visits[i]
         key = (visit.date.month, visit.visit.level, visit.category)
-        cell = result.breakdown.get(key)
+        cell = cells.get(key)
         if cell is None:
-            cell = result.breakdown[key] = {
-                name: dict.fromkeys(MEASURES, 0) for name, _ in scenarios}
-        for name, priced in scenarios:
-            figures, total = cell[name], result.totals[name]
-            figures["visits"] += 1
-            total["visits"] += 1
-            for measure in CHECKED:
-                amount = getattr(priced, measure)[i]
-                figures[measure] += amount
-                total[measure] += amount
+            cell = cells[key] = {name: [0] * len(MEASURES) for name, _ in scenarios}
+        person = visit.person
+        for name, measures, paid_column, capped_column in columns:
+            figures = cell[name]
+            figures[0] += 1
+            for m, column in enumerate(measures, start=1):
+                figures[m] += column[i]
             paid = self_pay[name]
-            paid[visit.person] = paid.get(visit.person, 0) + priced.self_pay[i]
-            if priced.capped[i]:
-                capped[name].add(visit.person)
-    result.breakdown = dict(sorted(result.breakdown.items()))
+            paid[person] = paid.get(person, 0) + paid_column[i]
+            if capped_column[i]:
+                capped[name].add(person)
+    result.breakdown = {key: {name: dict(zip(MEASURES, figures, strict=True))
+                              for name, figures in cell.items()}
+                        for key, cell in sorted(cells.items())}
+    result.totals = {name: {m: sum(cell[name][m] for cell in result.breakdown.values())
+                            for m in MEASURES} for name, _ in scenarios}
     result.capped = {name: len(people) for name, people in capped.items()}
     actual = self_pay[ACTUAL]
     result.people = len(actual)
     for draft in result.drafts:
-        changes = [PersonChange(person, paid, self_pay[draft.name][person])
-                   for person, paid in actual.items()]
+        under = self_pay[draft.name]
+        changes = [PersonChange(person, paid, under[person]) for person, paid in actual.items()]
         changes.sort(key=lambda c: (c.change, c.person))
         draft.people = changes
         draft.deciles = deciles([c.change for c in changes])

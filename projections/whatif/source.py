@@ -152,8 +152,10 @@ def read_year(ledger: Any, region: str, year: int,
                     base=d["base"] if contribution else None, amount=d["amount"],
                     facts=dict(people[account])))
         record.events_read += len(batch)
-        if progress is not None and batch:
-            progress(batch[-1].id, head)
         if len(batch) < BATCH:
+            if progress is not None:
+                progress(head, head)
             return record
+        if progress is not None:
+            progress(batch[-1].id, head)
         start = batch[-1].id
