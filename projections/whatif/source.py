@@ -96,7 +96,8 @@ def read_year(ledger: Any, region: str, year: int,
     """The settled visits, reversals and month credits of ``region`` in ``year``."""
     decode = state_decoder(ledger.mapper)
     record = RecordedYear(region, year)
-    people: dict[str, dict[str, Any]] = {}  # account id hex and person -> facts
+    accounts: dict[str, dict[str, Any]] = {}  # account id (hex) -> the person's facts
+    people: dict[str, dict[str, Any]] = {}  # person -> the same facts
     index: dict[str, int] = {}  # client id -> visit index
     prefix = f"{year}-"
     head = ledger.recorder.max_notification_id() or 0
@@ -138,19 +139,18 @@ def read_year(ledger: Any, region: str, year: int,
                          "total_years": d["total_years"],
                          "lump_sum_until": d["lump_sum_until"],
                          "resettled": d.get("resettled", False)}
-                people[account] = facts
-                people[d["person"]] = facts
+                accounts[account] = people[d["person"]] = facts
             elif topic == _RETIRED:
-                people[account]["retired_on"] = d["date"]["_data_"]
+                accounts[account]["retired_on"] = d["date"]["_data_"]
             elif topic == _TRANSFERRED_IN:
-                people[account].update(region=d["region"], scheme=d["scheme"])
-            elif d["month"].startswith(prefix) and people[account]["region"] == region:
+                accounts[account].update(region=d["region"], scheme=d["scheme"])
+            elif d["month"].startswith(prefix) and accounts[account]["region"] == region:
                 contribution = topic == _CONTRIBUTION
                 record.credits.append(RecordedCredit(
-                    person=people[account]["person"], month=d["month"],
+                    person=accounts[account]["person"], month=d["month"],
                     kind="contribution" if contribution else "allotment",
                     base=d["base"] if contribution else None, amount=d["amount"],
-                    facts=dict(people[account])))
+                    facts=dict(accounts[account])))
         record.events_read += len(batch)
         if len(batch) < BATCH:
             if progress is not None:
