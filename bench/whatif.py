@@ -83,13 +83,13 @@ def bare_loop(record: RecordedYear, policy) -> int:
 
 def timed(label: str, visits: int, run) -> float:
     """Wall and CPU seconds of ``run()`` (CPU: this process alone, which is what a shared
-    machine does not distort); returns the wall seconds."""
+    machine does not distort); returns the CPU seconds."""
     started, cpu = time.perf_counter(), time.process_time()
     run()
     seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
     print(f"{label:<40} wall {seconds:7.2f} s {visits / seconds:>9,.0f} visits/s | "
           f"cpu {cpu:7.2f} s {visits / cpu:>9,.0f} visits/s")
-    return seconds
+    return cpu
 
 
 def main() -> None:
@@ -113,8 +113,8 @@ def main() -> None:
                      lambda: reprice(record.visits, record.steps, lambda _: draft.policy))
     whole = timed("what-if: in force + draft + report", args.visits,
                   lambda: compare(book, record, [draft]))
-    print(f"re-price / baseline: {repriced / baseline:.2f}×; what-if (two re-pricings and "
-          f"the report) / baseline: {whole / baseline:.2f}×; peak {peak_mib():,.0f} MiB")
+    print(f"CPU re-price / baseline: {repriced / baseline:.2f}×; what-if (two re-pricings "
+          f"and the report) / baseline: {whole / baseline:.2f}×; peak {peak_mib():,.0f} MiB")
     if args.database:
         from ledger import open_ledger
         from projections.whatif.source import read_year
