@@ -14,7 +14,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
-from api import audit, nhsa, problems, reads, writes
+from api import audit, nhsa, problems, reads, whatif, writes
 from api.limits import MAX_BODY, BodySizeLimit
 from api.idempotency import Store, open_store
 from api.readers import Readers
@@ -126,6 +126,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(reads.router)
     app.include_router(audit.router)
     app.include_router(nhsa.router)
+    app.include_router(whatif.router)
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:

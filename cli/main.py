@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from cli import audit, conformance, demo, jobs, people, projections, serve
+from cli import audit, conformance, demo, jobs, people, projections, serve, whatif
 
 app = typer.Typer(
     name="gongji",
@@ -20,6 +20,7 @@ app.add_typer(jobs.app, name="jobs")
 app.add_typer(people.app, name="people")
 app.command("demo")(demo.demo)
 app.command("serve")(serve.serve)
+app.command("what-if")(whatif.what_if_command)
 
 if __name__ == "__main__":
     app()

@@ -7,6 +7,7 @@ role checks (any status but 401/403); every other key must get 403; no key gets 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from api_support import (
@@ -24,6 +25,7 @@ from fastapi.testclient import TestClient
 
 from api import create_app
 
+DATA = Path(__file__).resolve().parents[1] / "policies" / "data"
 EVERYONE = set(KEYS)
 COUNTER = {AGENCY, HOSPITAL, PHARMACY}
 VISIT = {"person": "A", "date": "2023-06-01", "level": 1, "in_scope": "50.00"}
@@ -66,6 +68,9 @@ ROWS: list[tuple[str, str, dict | None, set[str]]] = [
     ("GET", "/v1/audit/people/A/balance?as_of=2023-06-30", None, {AGENCY, AUDITOR}),
     ("GET", "/v1/audit/people/A/pooling?as_of=2023-06-30", None, {AGENCY, AUDITOR}),
     ("POST", "/v1/audit/verify", None, {AGENCY, AUDITOR}),
+    ("POST", "/v1/what-if", {"region": "suizhou", "year": 2023, "drafts": [
+        {"name": "s.toml", "toml": (DATA / "suizhou-2022.toml").read_text(encoding="utf-8")}]},
+     {AGENCY}),
     ("GET", "/v1/settlements/seed-h1", None, {AGENCY, AUDITOR, HOSPITAL, MEMBER_A}),
     ("GET", "/v1/policy-parameters", None, EVERYONE),
     ("GET", "/v1/whoami", None, EVERYONE),
