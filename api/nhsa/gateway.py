@@ -82,7 +82,7 @@ def answer(received: dt.datetime, admdvs: str | None, output: PersonInfo | Settl
 
 def err_msg(error: LedgerError) -> str:
     """``[code] 中文（字段 x） | English``."""
-    zh = getattr(error, "zh", None) or ZH.get(error.code, "")
+    zh = getattr(error, "zh", None) or error.message_zh or ZH.get(error.code, "")
     where = f"（字段 {error.field}）" if error.field and not isinstance(
         error, translate.Refusal) else ""
     return f"[{error.code}] {zh}{where} | {error.message}"
