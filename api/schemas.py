@@ -22,6 +22,7 @@ from projections.audit import as_of as point_in_time
 from projections.audit.explain import ExplainedEvent
 from projections.audit.plain import plain
 from projections.audit.verify import VerifyReport
+from projections.audit.verify import as_json as verification
 from projections.reader import Sourced
 
 
@@ -422,33 +423,35 @@ class PoolingAsOf(Out):
 
 
 class Difference(Out):
-    check: Literal["chain", "pricing", "views"]
+    check: Literal["chain", "events", "pricing", "views"]
+    kind: Literal["edited", "link_edited", "deleted", "unchained", "reordered", "unreadable",
+                  "inapplicable", "mismatch", "behind"]
+    position: int | None
+    originator: str | None
+    version: int | None
     message: str
 
 
 class Verification(Out):
-    """Whether every stored figure follows from the events (审计核验)."""
+    """Whether every stored figure follows from the events (审计核验); the same document
+    as ``gongji audit verify --json``."""
 
     ok: bool
     events: int
+    log_head: int
     settlements: int
     view_rows: int
     position: int
     chain_head: str
     chained_events: int
+    stopped_at_first: bool
+    counts: dict[str, int]
     first_difference: Difference | None
     differences: list[Difference]
 
     @classmethod
     def of(cls, report: VerifyReport) -> Verification:
-        assert report.chain is not None  # verify() always checks the chain
-        differences = [Difference(check=d.check, message=d.message)  # type: ignore[arg-type]
-                       for d in report.differences]
-        return cls(ok=report.ok, events=report.events, settlements=report.settlements,
-                   view_rows=report.view_rows, position=report.position,
-                   chain_head=report.chain.head, chained_events=report.chain.events,
-                   first_difference=differences[0] if differences else None,
-                   differences=differences)
+        return cls.model_validate(verification(report))
 
 
 class PolicyParameters(Out):

@@ -55,9 +55,13 @@ def test_a_settlement_the_policy_does_not_give_is_named(tmp_path) -> None:
         update={"rates": rates})})
     report = verify(ledger)
     ledger.close()
-    [difference] = report.differences
-    assert difference.check == "pricing"
-    assert difference.message == "event #9: settlement 'V1' of B: rate recorded 0.8, re-priced 0.85"
+    # each settlement is named, not only the first: V2 priced 200.00 over the deductible
+    # (V1 was reversed before it) at 0.8 = 160.00; at 0.85 it would be 170.00
+    assert [(d.check, d.kind, d.position, d.message) for d in report.differences] == [
+        ("pricing", "mismatch", 9,
+         "event #9: settlement 'V1' of B: rate recorded 0.8, re-priced 0.85"),
+        ("pricing", "mismatch", 12,
+         "event #12: settlement 'V2' of B: fund_paid recorded 160.00, re-priced 170.00")]
 
 
 def test_the_cli_exits_non_zero_naming_the_edited_event(tmp_path, monkeypatch) -> None:
