@@ -16,8 +16,11 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from api_support import AUDITOR, auth, settings
+from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
+from api import create_app
 from cli.main import app
 from conftest import JILIN, PARAMETERS
 from ledger import Ledger
@@ -242,3 +245,24 @@ def test_first_stops_at_the_chain(cli) -> None:
     assert [line.split(" ")[1] for line in result.stdout.splitlines()
             if line.startswith("DIFFERENCE")] == ["[chain]"]
     assert "stopped at the first difference (--first)" in result.stdout
+
+
+def test_the_api_returns_the_document_the_cli_prints(cli) -> None:
+    ledger, store = cli
+    store.put(ENROLLED_B, store.get(ENROLLED_B).replace(b'"birth_date"', b'"birth_eate"'))
+    printed = CliRunner().invoke(app, ["audit", "verify", "--json"])
+    assert printed.exit_code == 1
+    document = json.loads(printed.stdout)
+    with TestClient(create_app(settings(database_of(ledger),
+                                        {"jilin": JILIN, **PARAMETERS}))) as client:
+        answer = client.post("/v1/audit/verify", headers=auth(AUDITOR))
+    assert answer.status_code == 200
+    assert answer.json() == document
+    assert document["counts"] == {"chain": 1, "events": 0, "pricing": 3,
+                                  "views": document["counts"]["views"]}
+    assert document["first_difference"] == document["differences"][0]
+    assert document["differences"][1] == {
+        "check": "pricing", "kind": "inapplicable", "position": 2,
+        "originator": document["differences"][0]["originator"], "version": 1,
+        "message": f"event #2 ({document['differences'][0]['originator']} v1, Enrolled) "
+                   "cannot be re-priced: KeyError: 'birth_date'"}
