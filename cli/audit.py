@@ -18,6 +18,7 @@ from policies.errors import LedgerError
 from policies.money import format_fen
 from projections.audit import balance_as_of, explain, pooling_as_of, verify
 from projections.audit.as_of import Basis
+from projections.audit.explain import UNREADABLE
 from projections.audit.verify import as_json as verification
 from projections.audit.plain import plain
 
@@ -50,6 +51,14 @@ def _fail(error: LedgerError) -> None:
     raise typer.Exit(1)
 
 
+def _incomplete(messages: list[str]) -> None:
+    """Tampered events were left out of the answer: say which, and exit 1."""
+    if messages:
+        for message in messages:
+            err.print(f"gongji: INCOMPLETE: {message}", markup=False, highlight=False)
+        raise typer.Exit(1)
+
+
 @app.command("explain")
 def explain_command(
     person: Annotated[str, typer.Argument(help="the insured person", show_default=False)],
@@ -64,6 +73,7 @@ def explain_command(
             _fail(error)
     if as_json:
         typer.echo(json.dumps(plain(rows), ensure_ascii=False, indent=2))
+        _incomplete([r.detail["message"] for r in rows if r.event == UNREADABLE])
         return
     table = Table(title=f"{person}: events" + (f" of {year}" if year else ""))
     for column in ("v", "date", "event", "account", "amount", "balance after", "articles",
@@ -78,6 +88,7 @@ def explain_command(
                       "; ".join(r.articles), (f"[{r.transaction}] " if r.transaction else "")
                       + detail)
     out.print(table)
+    _incomplete([r.detail["message"] for r in rows if r.event == UNREADABLE])
 
 
 @app.command("balance")
@@ -96,6 +107,7 @@ def balance_command(
     else:
         typer.echo(f"{person} balance as of {figure.as_of} ({basis} dates): "
                    f"{format_fen(figure.balance)} from {figure.movements} movements")
+    _incomplete([bad.message for bad in figure.unreadable])
 
 
 @app.command("pooling")
@@ -110,11 +122,13 @@ def pooling_command(
     """PERSON's yearly pooling usage (普通门诊统筹) as it stood on --as-of."""
     with deployment() as (ledger, _):
         try:
-            views = pooling_as_of(ledger, person, _day(as_of), region, year, _basis(basis))
+            answer = pooling_as_of(ledger, person, _day(as_of), region, year, _basis(basis))
         except LedgerError as error:
             _fail(error)
+    views = answer.years
     if as_json:
-        typer.echo(json.dumps(plain(views), ensure_ascii=False, indent=2))
+        typer.echo(json.dumps(plain(answer), ensure_ascii=False, indent=2))
+        _incomplete([bad.message for bad in answer.unreadable])
         return
     table = Table(title=f"{person}: pooling as of {as_of} ({basis} dates)")
     names = [f.name for f in dataclasses.fields(PoolingView)]
@@ -124,6 +138,7 @@ def pooling_command(
         row = plain(view)
         table.add_row(*(str(row[name]) for name in names))
     out.print(table)
+    _incomplete([bad.message for bad in answer.unreadable])
 
 
 @app.command("verify")

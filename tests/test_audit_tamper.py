@@ -7,6 +7,7 @@ event is restored after each run, so every run starts from the same untouched le
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import sqlite3
 import subprocess
@@ -25,7 +26,8 @@ from cli.main import app
 from conftest import JILIN, PARAMETERS
 from ledger import Ledger
 from projections import ViewWorker, open_views
-from projections.audit import verify
+from projections.audit import balance_as_of, explain, pooling_as_of, verify
+from projections.audit.explain import UNREADABLE
 from projections.audit.verify import as_json
 from projections.stores.memory import MemoryViews
 from test_chain import execute, state_replace
@@ -94,8 +96,8 @@ def assert_named(report, position: int, what: str) -> None:
     json.dumps(as_json(report))  # the --json document can always be written
 
 
-@pytest.mark.parametrize("position, step", [(ENROLLED_B, 1), (SETTLED_V2, 4)],
-                         ids=["enrolment-every-byte", "settlement-every-4th-byte"])
+@pytest.mark.parametrize("position, step", [(ENROLLED_B, 1), (SETTLED_V2, 8)],
+                         ids=["enrolment-every-byte", "settlement-every-8th-byte"])
 def test_every_changed_byte_is_reported_and_nothing_crashes(
         tampered: tuple[Ledger, StoredState], position: int, step: int) -> None:
     """Each byte's bit ``index % 8`` flipped: case, digits, quotes, braces, UTF-8 lead bytes.
@@ -266,3 +268,78 @@ def test_the_api_returns_the_document_the_cli_prints(cli) -> None:
         "originator": document["differences"][0]["originator"], "version": 1,
         "message": f"event #2 ({document['differences'][0]['originator']} v1, Enrolled) "
                    "cannot be re-priced: KeyError: 'birth_date'"}
+
+
+# -- explain and figures as of a date: a corrupt event is reported with its position -----
+
+def test_a_figure_leaves_out_an_unusable_event_and_names_it(
+        tampered: tuple[Ledger, StoredState]) -> None:
+    ledger, store = tampered
+    store.put(13, store.get(13).replace(b'"amount":10000', b'"amount":"100.00"'))
+    figure = balance_as_of(ledger, "A", dt.date(2024, 3, 31))
+    # A's movements: +100 +100 -200 (+100 unusable) -50 +200 = 150.00 from 5 movements
+    assert (figure.balance, figure.movements) == (15000, 5)
+    [bad] = figure.unreadable
+    assert (bad.position, bad.version, bad.event) == (13, 6, "ContributionCredited")
+    assert bad.reason == "TypeError: amount '100.00' on datetime.date(2024, 3, 1) is not fen " \
+                         "on a date"
+    assert bad.message.startswith(f"event #13 ({bad.originator} v6, ContributionCredited) "
+                                  "cannot be read: TypeError")
+
+    rows = explain(ledger, "A")
+    own = [(r.event, r.amount, r.balance_after) for r in rows if r.account == "A"
+           and (r.amount is not None or r.event == UNREADABLE)]
+    assert own == [  # after the unreadable row the balance is unknown
+        ("ContributionCredited", 10000, 10000), ("ContributionCredited", 10000, 20000),
+        ("Debited", -20000, 0), (UNREADABLE, None, None), ("Debited", -5000, None),
+        ("DebitRestored", 20000, None)]
+    [unreadable] = [r for r in rows if r.event == UNREADABLE]
+    assert unreadable.detail["position"] == 13 and unreadable.version == 6
+    assert [r.event for r in explain(ledger, "A", year=2024)].count(UNREADABLE) == 1
+
+
+def test_pooling_names_an_enrolment_it_cannot_replay(tampered: tuple[Ledger, StoredState]) -> None:
+    ledger, store = tampered
+    store.put(ENROLLED_B, store.get(ENROLLED_B).replace(b'"birth_date"', b'"birth_eate"'))
+    answer = pooling_as_of(ledger, "B", dt.date(2024, 3, 10))
+    [usage] = answer.years  # the visits still count; the cap needs B's facts, which are gone
+    assert (usage.in_scope, usage.fund_paid, usage.cap) == (70000, 16000, None)
+    assert [(bad.position, bad.event) for bad in answer.unreadable] == [(2, "Enrolled")]
+
+
+@pytest.mark.parametrize("position, person", [(ENROLLED_B, "B"), (5, "B")],
+                         ids=["enrolment", "contribution"])
+def test_every_changed_byte_leaves_explain_and_as_of_standing(
+        tampered: tuple[Ledger, StoredState], position: int, person: str) -> None:
+    """No byte of a person's event makes an audit answer raise; what it cannot use it names."""
+    ledger, store = tampered
+    day = dt.date(2024, 3, 31)
+    for index in store.flips(position, 2):
+        rows = explain(ledger, person)
+        figure = balance_as_of(ledger, person, day)
+        pooling = pooling_as_of(ledger, person, day)
+        named = {r.detail["position"] for r in rows if r.event == UNREADABLE} | {
+            bad.position for bad in figure.unreadable + pooling.unreadable}
+        assert named <= {position}, index
+    assert balance_as_of(ledger, person, day).balance == 0  # B: +60.00 then V2 paid 60.00
+
+
+def test_the_cli_says_a_figure_is_incomplete(cli) -> None:
+    ledger, store = cli
+    store.put(13, store.get(13).replace(b'"amount":10000', b'"amount":"100.00"'))
+    runner = CliRunner()
+    result = runner.invoke(app, ["audit", "balance", "A", "--as-of", "2024-03-31", "--json"])
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit)
+    document = json.loads(result.stdout)
+    assert document["balance"] == "150.00" and document["unreadable"][0]["position"] == 13
+    assert "INCOMPLETE: event #13 (" in result.stderr
+    result = runner.invoke(app, ["audit", "explain", "A"])
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit)
+    assert "INCOMPLETE: event #13 (" in result.stderr
+    with TestClient(create_app(settings(database_of(ledger),
+                                        {"jilin": JILIN, **PARAMETERS}))) as client:
+        answer = client.get("/v1/audit/people/A/balance", params={"as_of": "2024-03-31"},
+                            headers=auth(AUDITOR)).json()
+        assert answer["unreadable"] == document["unreadable"]
+        rows = client.get("/v1/audit/people/A/explain", headers=auth(AUDITOR)).json()["events"]
+        assert [r["detail"]["position"] for r in rows if r["event"] == UNREADABLE] == [13]
