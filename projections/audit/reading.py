@@ -38,7 +38,7 @@ class Unreadable:
     def of(cls, row: LogRow, error: BaseException) -> Unreadable:
         position, originator, version, topic, _ = row
         why = reason(error)
-        return cls(position, originator, version, topic.rsplit(".", 1)[-1], why,
+        return cls(position, originator, version, topic.rsplit(":", 1)[-1], why,
                    f"{describe(position, originator, version, topic)} cannot be read: {why}; "
                    "the answer leaves it out (see `gongji audit verify`)")
 

@@ -16,8 +16,9 @@ Tampering is reported, never crashed on. The checks run in this order:
    head of the log are a difference too (the worker has not applied everything).
 
 An event that decodes but cannot be applied (a field renamed, a text where a number
-belongs) is a difference of the check it broke, naming the event; later events of the
-same aggregate that fail too are counted on that difference rather than listed.
+belongs) is a difference of the check it broke, naming the event; later events that fail
+because of it (of the same aggregate, or settlements of a person whose enrolment failed)
+are counted on that difference rather than listed.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from typing import Any
 from eventsourcing.utils import get_topic
 
 from ledger.account import Account
+from ledger.ids import account_id
 from ledger.chain import ChainReport, verify_chain
 from ledger.transaction import Settlement
 from policies.book import PolicyBook
@@ -65,15 +67,15 @@ class Difference:
     position: int | None = None
     originator: str | None = None
     version: int | None = None
-    followers: int = 0  # later events of the same aggregate that failed too (not listed)
+    followers: int = 0  # later events failing because of this one (counted, not listed)
 
     @property
     def text(self) -> str:
         if not self.followers:
             return self.message
         return (f"{self.message} (and {self.followers} later event"
-                f"{'s' if self.followers > 1 else ''} of the same aggregate, which could not "
-                "be applied either)")
+                f"{'s' if self.followers > 1 else ''} that follow from it could not be "
+                "checked either)")
 
 
 @dataclass(slots=True)
@@ -94,6 +96,14 @@ class VerifyReport:
     @property
     def first(self) -> Difference | None:
         return self.differences[0] if self.differences else None
+
+
+class MissingEnrolment(Exception):
+    """A settlement of a person whose enrolment could not be read: it cannot be re-priced."""
+
+    def __init__(self, person: str) -> None:
+        super().__init__(f"{person}'s enrolment could not be read")
+        self.person = person
 
 
 class Repricer:
@@ -151,7 +161,7 @@ class Repricer:
             return f"{name} has no VisitPooled on {person}'s account"
         usage, pooled = self.before.pop(d["client_id"])
         if person not in self.facts:
-            return f"{name} cannot be re-priced: {person}'s enrolment could not be read"
+            raise MissingEnrolment(person)
         facts = self.facts[person]
         if recorded["region"] != facts["region"]:
             return f"{name} was priced in {recorded['region']}, but {person} was in " \
@@ -196,7 +206,7 @@ def reason(error: BaseException) -> str:
 
 def describe(position: int, originator: str, version: int, topic: str) -> str:
     """``event #51 (<account hex> v1, Enrolled)``: how every report names a stored event."""
-    return f"event #{position} ({originator} v{version}, {topic.rsplit('.', 1)[-1]})"
+    return f"event #{position} ({originator} v{version}, {topic.rsplit(':', 1)[-1]})"
 
 
 class _Findings:
@@ -209,9 +219,12 @@ class _Findings:
     def add(self, difference: Difference) -> None:
         self.report.differences.append(difference)
 
-    def failure(self, check: str, kind: str, row: LogRow, why: str) -> None:
+    def failure(self, check: str, kind: str, row: LogRow, why: str,
+                cause: str | None = None) -> None:
+        """``row`` failed ``check``; ``cause``: the aggregate whose failure it follows from
+        (default: its own)."""
         position, originator, version, topic, _ = row
-        first = self.failed.get(originator)
+        first = self.failed.get(cause or originator)
         if first is not None and first.position != position:  # a knock-on of the first
             first.followers += 1
             return
@@ -273,6 +286,11 @@ def verify(ledger: Any, views: ViewStore | None = None,
             readable.append(row)
             try:
                 wrong = repricer.replay(topic, originator, data)
+            except MissingEnrolment as missing:
+                findings.failure("pricing", "inapplicable", row,
+                                 f"cannot be re-priced: {missing}",
+                                 cause=account_id(missing.person).hex)
+                continue
             except Exception as error:
                 findings.failure("pricing", "inapplicable", row,
                                  f"cannot be re-priced: {reason(error)}")
