@@ -72,7 +72,7 @@ def pooling(request: Request, person: PersonId, who: Auditing, as_of: Day,
     answer = pooling_as_of(ledger, person, as_of, region, year, basis.value)
     return s.PoolingAsOf(person=person, as_of=as_of, basis=basis.value,
                          years=[s.PoolingYear.of(v) for v in answer.years],
-                         unreadable=[s.UnreadableEvent.of(bad) for bad in answer.unreadable])
+                         unreadable=list(answer.unreadable))
 
 
 @router.post("/verify", response_model=s.Verification, responses=documented(401, 403))

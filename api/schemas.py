@@ -399,23 +399,6 @@ class Explanation(Out):
     events: list[AuditEvent]
 
 
-class UnreadableEvent(Out):
-    """A stored event an audit answer left out because it cannot be read (无法读取的事件):
-    the answer is incomplete; ``POST /v1/audit/verify`` tells the whole story."""
-
-    position: int
-    originator: str
-    version: int
-    event: str
-    reason: str
-    message: str
-
-    @classmethod
-    def of(cls, bad: Unreadable) -> UnreadableEvent:
-        return cls(position=bad.position, originator=bad.originator, version=bad.version,
-                   event=bad.event, reason=bad.reason, message=bad.message)
-
-
 class BalanceAsOf(Out):
     """The personal-account balance as it stood on a date (时点余额), from the events."""
 
@@ -424,13 +407,13 @@ class BalanceAsOf(Out):
     basis: Literal["business", "recorded"]
     balance: str
     movements: int
-    unreadable: list[UnreadableEvent]
+    unreadable: list[Unreadable]
 
     @classmethod
     def of(cls, figure: point_in_time.BalanceAsOf) -> BalanceAsOf:
         return cls(person=figure.person, as_of=figure.as_of, basis=figure.basis,
                    balance=format_fen(figure.balance), movements=figure.movements,
-                   unreadable=[UnreadableEvent.of(bad) for bad in figure.unreadable])
+                   unreadable=list(figure.unreadable))
 
 
 class PoolingAsOf(Out):
@@ -440,7 +423,7 @@ class PoolingAsOf(Out):
     as_of: dt.date
     basis: Literal["business", "recorded"]
     years: list[PoolingYear]
-    unreadable: list[UnreadableEvent]
+    unreadable: list[Unreadable]
 
 
 class Difference(Out):

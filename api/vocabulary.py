@@ -213,13 +213,13 @@ TERMS: dict[str, tuple[str, Any]] = {
     "Difference.version": ("that event's version in its aggregate (事件版本号)", None),
     "unreadable": ("stored events left out because they cannot be read (无法读取而未计入的事件): "
                    "non-empty means the figure is incomplete", []),
-    "UnreadableEvent.position": ("the event's position (notification id) in the log (事件位置)",
+    "Unreadable.position": ("the event's position (notification id) in the log (事件位置)",
                                  51),
-    "UnreadableEvent.originator": ("its aggregate's id, hex (聚合编号)",
+    "Unreadable.originator": ("its aggregate's id, hex (聚合编号)",
                                    "3c9b9b51a9795622945ec90f341b7a05"),
-    "UnreadableEvent.version": ("its version in that aggregate (事件版本号)", 3),
-    "UnreadableEvent.event": ("its stored event type (事件类型)", "ContributionCredited"),
-    "UnreadableEvent.reason": ("why it cannot be read (原因)", "KeyError: 'amount'"),
+    "Unreadable.version": ("its version in that aggregate (事件版本号)", 3),
+    "Unreadable.event": ("its stored event type (事件类型)", "Account.ContributionCredited"),
+    "Unreadable.reason": ("why it cannot be read (原因)", "KeyError: 'amount'"),
     "message": ("what differs, or what was left out, and where (说明)",
                 "settlement 'V1' of A: fund_paid recorded 160.00, re-priced 150.00"),
     # problem+json

@@ -25,7 +25,8 @@ T = TypeVar("T")
 
 @dataclass(frozen=True, slots=True)
 class Unreadable:
-    """A stored event an audit answer had to leave out, and why."""
+    """A stored event an audit answer left out because it cannot be read (无法读取的事件):
+    the answer is incomplete; ``gongji audit verify`` tells the whole story."""
 
     position: int
     originator: str
