@@ -88,8 +88,11 @@ def pooling_as_of(ledger: Any, person: str, day: dt.date, region: str | None = N
         if not _counts(ledger, event, day, basis):
             return None
         if isinstance(event, Account.YearClosed):
-            return "closed", {c["region"]: (int(c["cap"]), int(c["forfeited"]))
-                              for c in event.pooling}
+            closings = {c["region"]: (c["cap"], c["forfeited"]) for c in event.pooling}
+            if any(type(cap) not in (int, type(None)) or type(forfeited) is not int
+                   for cap, forfeited in closings.values()):
+                raise TypeError(f"year-end figures {closings} are not fen")
+            return "closed", closings
         sign = 1 if isinstance(event, Account.VisitPooled) else -1
         amounts = {name: getattr(event, name) for name in (
             "eligible_in_scope", "deductible_applied", "fund_paid", "over_cap")}

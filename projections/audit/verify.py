@@ -33,8 +33,8 @@ from typing import Any
 from eventsourcing.utils import get_topic
 
 from ledger.account import Account
-from ledger.ids import account_id
 from ledger.chain import ChainReport, verify_chain
+from ledger.ids import account_id
 from ledger.transaction import Settlement
 from policies.book import PolicyBook
 from policies.errors import LedgerError
@@ -205,7 +205,7 @@ def reason(error: BaseException) -> str:
 
 
 def describe(position: int, originator: str, version: int, topic: str) -> str:
-    """``event #51 (<account hex> v1, Enrolled)``: how every report names a stored event."""
+    """``event #51 (<account hex> v1, Account.Enrolled)``: how reports name a stored event."""
     return f"event #{position} ({originator} v{version}, {topic.rsplit(':', 1)[-1]})"
 
 
