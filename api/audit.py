@@ -69,9 +69,10 @@ def pooling(request: Request, person: PersonId, who: Auditing, as_of: Day,
     year of ``as_of`` unless ``year`` is given. A visit counts from its date, a reversal
     from its date, a year's closing from 31 December (or its recording, if later)."""
     ledger = request.app.state.services.ledger
-    views = pooling_as_of(ledger, person, as_of, region, year, basis.value)
+    answer = pooling_as_of(ledger, person, as_of, region, year, basis.value)
     return s.PoolingAsOf(person=person, as_of=as_of, basis=basis.value,
-                         years=[s.PoolingYear.of(v) for v in views])
+                         years=[s.PoolingYear.of(v) for v in answer.years],
+                         unreadable=list(answer.unreadable))
 
 
 @router.post("/verify", response_model=s.Verification, responses=documented(401, 403))

@@ -21,7 +21,9 @@ from projections import reader as views
 from projections.audit import as_of as point_in_time
 from projections.audit.explain import ExplainedEvent
 from projections.audit.plain import plain
+from projections.audit.reading import Unreadable
 from projections.audit.verify import VerifyReport
+from projections.audit.verify import as_json as verification
 from projections.reader import Sourced
 
 
@@ -405,11 +407,13 @@ class BalanceAsOf(Out):
     basis: Literal["business", "recorded"]
     balance: str
     movements: int
+    unreadable: list[Unreadable]
 
     @classmethod
     def of(cls, figure: point_in_time.BalanceAsOf) -> BalanceAsOf:
         return cls(person=figure.person, as_of=figure.as_of, basis=figure.basis,
-                   balance=format_fen(figure.balance), movements=figure.movements)
+                   balance=format_fen(figure.balance), movements=figure.movements,
+                   unreadable=list(figure.unreadable))
 
 
 class PoolingAsOf(Out):
@@ -419,36 +423,39 @@ class PoolingAsOf(Out):
     as_of: dt.date
     basis: Literal["business", "recorded"]
     years: list[PoolingYear]
+    unreadable: list[Unreadable]
 
 
 class Difference(Out):
-    check: Literal["chain", "pricing", "views"]
+    check: Literal["chain", "events", "pricing", "views"]
+    kind: Literal["edited", "link_edited", "deleted", "unchained", "reordered", "unreadable",
+                  "inapplicable", "mismatch", "behind"]
+    position: int | None
+    originator: str | None
+    version: int | None
     message: str
 
 
 class Verification(Out):
-    """Whether every stored figure follows from the events (审计核验)."""
+    """Whether every stored figure follows from the events (审计核验); the same document
+    as ``gongji audit verify --json``."""
 
     ok: bool
     events: int
+    log_head: int
     settlements: int
     view_rows: int
     position: int
     chain_head: str
     chained_events: int
+    stopped_at_first: bool
+    counts: dict[str, int]
     first_difference: Difference | None
     differences: list[Difference]
 
     @classmethod
     def of(cls, report: VerifyReport) -> Verification:
-        assert report.chain is not None  # verify() always checks the chain
-        differences = [Difference(check=d.check, message=d.message)  # type: ignore[arg-type]
-                       for d in report.differences]
-        return cls(ok=report.ok, events=report.events, settlements=report.settlements,
-                   view_rows=report.view_rows, position=report.position,
-                   chain_head=report.chain.head, chained_events=report.chain.events,
-                   first_difference=differences[0] if differences else None,
-                   differences=differences)
+        return cls.model_validate(verification(report))
 
 
 class PolicyParameters(Out):

@@ -279,14 +279,37 @@ TERMS: dict[str, tuple[str, Any]] = {
     "settlements": ("settlements re-priced (重新计价的结算笔数)", 37),
     "view_rows": ("read-model rows recomputed and compared (核对的视图行数)", 215),
     "Verification.position": ("the views' position they were compared at (视图位置)", 1042),
+    "log_head": ("the log's last event (notification id) when verify began (事件日志头)", 1042),
     "chain_head": ("the hash chain's last link (哈希链头): keep it elsewhere to detect a later "
                    "truncation", "9f2c…e41a"),
-    "chained_events": ("events covered by the hash chain (链上事件数)", 1042),
+    "chained_events": ("events whose chain link checked out (链上核验通过的事件数)", 1042),
+    "stopped_at_first": ("true when asked to stop at the first difference and one was found: "
+                         "the rest was not checked (遇首个差异即停止)", False),
+    "counts": ("differences per check (各核验项差异数)",
+               {"chain": 0, "events": 0, "pricing": 0, "views": 0}),
     "first_difference": ("the first difference found (首个差异), null when ok", None),
-    "differences": ("every difference found, the first one first (差异列表)", []),
-    "check": ("the check that found it (核验项): chain 哈希链, pricing 重新计价, views 视图",
-              "pricing"),
-    "message": ("what differs, and where (差异说明)",
+    "differences": ("every difference found, the chain's first, then in log order (差异列表)",
+                    []),
+    "check": ("the check that found it (核验项): chain 哈希链, events 事件解码, pricing "
+              "重新计价, views 视图", "pricing"),
+    "kind": ("what kind of difference (差异类型): chain: edited 事件被改, link_edited 链被改, "
+             "deleted 被删, unchained 链外插入, reordered 顺序被改; unreadable 无法解码; "
+             "inapplicable 无法应用; mismatch 不一致; behind 视图落后", "mismatch"),
+    "Difference.position": ("the event's position (notification id) it concerns (事件位置), "
+                            "null for a view row", 51),
+    "Difference.originator": ("the aggregate (account or transaction id, hex) of that event "
+                              "(聚合编号)", None),
+    "Difference.version": ("that event's version in its aggregate (事件版本号)", None),
+    "unreadable": ("stored events left out because they cannot be read (无法读取而未计入的事件): "
+                   "non-empty means the figure is incomplete", []),
+    "Unreadable.position": ("the event's position (notification id) in the log (事件位置)",
+                                 51),
+    "Unreadable.originator": ("its aggregate's id, hex (聚合编号)",
+                                   "3c9b9b51a9795622945ec90f341b7a05"),
+    "Unreadable.version": ("its version in that aggregate (事件版本号)", 3),
+    "Unreadable.event": ("its stored event type (事件类型)", "Account.ContributionCredited"),
+    "Unreadable.reason": ("why it cannot be read (原因)", "KeyError: 'amount'"),
+    "message": ("what differs, or what was left out, and where (说明)",
                 "settlement 'V1' of A: fund_paid recorded 160.00, re-priced 150.00"),
     # problem+json
     "Problem.type": ("problem type URI (错误类型)", "urn:gongji:problem:insufficient_balance"),

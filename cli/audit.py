@@ -18,6 +18,8 @@ from policies.errors import LedgerError
 from policies.money import format_fen
 from projections.audit import balance_as_of, explain, pooling_as_of, verify
 from projections.audit.as_of import Basis
+from projections.audit.explain import UNREADABLE
+from projections.audit.verify import as_json as verification
 from projections.audit.plain import plain
 
 app = typer.Typer(help="Audit (审计): explain figures, figures as of a date, verify the ledger.",
@@ -49,6 +51,14 @@ def _fail(error: LedgerError) -> None:
     raise typer.Exit(1)
 
 
+def _incomplete(messages: list[str]) -> None:
+    """Tampered events were left out of the answer: say which, and exit 1."""
+    if messages:
+        for message in messages:
+            err.print(f"gongji: INCOMPLETE: {message}", markup=False, highlight=False)
+        raise typer.Exit(1)
+
+
 @app.command("explain")
 def explain_command(
     person: Annotated[str, typer.Argument(help="the insured person", show_default=False)],
@@ -63,6 +73,7 @@ def explain_command(
             _fail(error)
     if as_json:
         typer.echo(json.dumps(plain(rows), ensure_ascii=False, indent=2))
+        _incomplete([r.detail["message"] for r in rows if r.event == UNREADABLE])
         return
     table = Table(title=f"{person}: events" + (f" of {year}" if year else ""))
     for column in ("v", "date", "event", "account", "amount", "balance after", "articles",
@@ -77,6 +88,7 @@ def explain_command(
                       "; ".join(r.articles), (f"[{r.transaction}] " if r.transaction else "")
                       + detail)
     out.print(table)
+    _incomplete([r.detail["message"] for r in rows if r.event == UNREADABLE])
 
 
 @app.command("balance")
@@ -95,6 +107,7 @@ def balance_command(
     else:
         typer.echo(f"{person} balance as of {figure.as_of} ({basis} dates): "
                    f"{format_fen(figure.balance)} from {figure.movements} movements")
+    _incomplete([bad.message for bad in figure.unreadable])
 
 
 @app.command("pooling")
@@ -109,11 +122,13 @@ def pooling_command(
     """PERSON's yearly pooling usage (普通门诊统筹) as it stood on --as-of."""
     with deployment() as (ledger, _):
         try:
-            views = pooling_as_of(ledger, person, _day(as_of), region, year, _basis(basis))
+            answer = pooling_as_of(ledger, person, _day(as_of), region, year, _basis(basis))
         except LedgerError as error:
             _fail(error)
+    views = answer.years
     if as_json:
-        typer.echo(json.dumps(plain(views), ensure_ascii=False, indent=2))
+        typer.echo(json.dumps(plain(answer), ensure_ascii=False, indent=2))
+        _incomplete([bad.message for bad in answer.unreadable])
         return
     table = Table(title=f"{person}: pooling as of {as_of} ({basis} dates)")
     names = [f.name for f in dataclasses.fields(PoolingView)]
@@ -123,33 +138,42 @@ def pooling_command(
         row = plain(view)
         table.add_row(*(str(row[name]) for name in names))
     out.print(table)
+    _incomplete([bad.message for bad in answer.unreadable])
 
 
 @app.command("verify")
-def verify_command(as_json: Json = False) -> None:
+def verify_command(
+    as_json: Json = False,
+    first: Annotated[bool, typer.Option(
+        "--first", help="stop at the first difference (the hash chain's first break, if "
+                        "any): a quick yes/no; by default every difference is reported")] = False,
+) -> None:
     """Check the hash chain, re-price every settlement, recompute and compare every view.
 
-    Exit status 0 when everything agrees; 1 naming the first difference otherwise. The
-    chain's head link is printed: keep it elsewhere to detect a later truncation.
+    The chain is checked first, on the stored bytes alone: every edited, deleted, inserted
+    or reordered event is named. Then every event is decoded and applied: one that cannot be
+    is a difference naming its position and the reason, and the checks go on. Views behind
+    the log are a difference too.
+
+    Exit status 0 when everything agrees, 1 when anything differs. The chain's head link is
+    printed: keep it elsewhere to detect a later truncation.
     """
     with deployment() as (ledger, views), progress_bar() as bar:
         task = bar.add_task("verifying", total=ledger.recorder.max_notification_id() or 0)
         report = verify(ledger, views,
-                        lambda position, head: bar.update(task, completed=position, total=head))
+                        lambda position, head: bar.update(task, completed=position, total=head),
+                        first_only=first)
     assert report.chain is not None
     if as_json:
-        typer.echo(json.dumps({
-            "ok": report.ok, "events": report.events, "settlements": report.settlements,
-            "view_rows": report.view_rows, "views_position": report.position,
-            "chain_head": report.chain.head, "chained_events": report.chain.events,
-            "differences": [dataclasses.asdict(d) for d in report.differences],
-        }, ensure_ascii=False, indent=2))
+        typer.echo(json.dumps(verification(report), ensure_ascii=False, indent=2))
     else:
         typer.echo(f"events: {report.events}; settlements re-priced: {report.settlements}; "
                    f"view rows compared: {report.view_rows} (at position {report.position})")
         typer.echo(f"chain head: {report.chain.head} over {report.chain.events} events")
         for difference in report.differences:
-            typer.echo(f"DIFFERENCE [{difference.check}] {difference.message}")
+            typer.echo(f"DIFFERENCE [{difference.check}] {difference.text}")
+        if report.stopped:
+            typer.echo("stopped at the first difference (--first): the rest was not checked")
         if report.ok:
             typer.echo("ok: the events, the chain, the prices and the views agree")
     if not report.ok:

@@ -188,24 +188,31 @@ class ChainedPostgresRecorder(PostgresApplicationRecorder):
 
 @dataclass(frozen=True, slots=True)
 class ChainBreak:
-    """The first place where the stored events and the chain disagree."""
+    """A place where the stored events and the chain disagree."""
 
     position: int
     originator_id: str
     originator_version: int
-    kind: str  # "edited" | "deleted" | "unchained" | "reordered"
+    kind: str  # "edited" | "link_edited" | "deleted" | "unchained" | "reordered"
     message: str
 
 
 @dataclass(frozen=True, slots=True)
 class ChainReport:
+    """``events``: events whose link checked out; ``head``: the last link (as stored, once
+    the walk has passed a break); ``breaks``: every disagreement, in notification order."""
+
     events: int
     head: str
-    first_break: ChainBreak | None
+    breaks: tuple[ChainBreak, ...] = ()
+
+    @property
+    def first_break(self) -> ChainBreak | None:
+        return self.breaks[0] if self.breaks else None
 
     @property
     def ok(self) -> bool:
-        return self.first_break is None
+        return not self.breaks
 
 
 def _stream(fetch: Any) -> Iterator[Any]:
@@ -218,8 +225,17 @@ def _stream(fetch: Any) -> Iterator[Any]:
         after = batch[-1].position if isinstance(batch[-1], ChainLink) else batch[-1].id
 
 
-def verify_chain(recorder: ApplicationRecorder) -> ChainReport:
-    """Recompute every link from the stored rows; report the first disagreement."""
+def _name(event: StoredEvent) -> str:
+    return f"{event.originator_id.hex} v{event.originator_version}"
+
+
+def verify_chain(recorder: ApplicationRecorder, first_only: bool = True) -> ChainReport:
+    """Recompute every link from the stored rows and report where they disagree.
+
+    Only stored bytes are read, so no content can make this fail. ``first_only`` stops at
+    the first break; otherwise the walk resumes from the stored link after each break, so
+    every edited, deleted, reordered or unchained event is named, each once.
+    """
     if not hasattr(recorder, "select_links"):
         raise TypeError(f"{type(recorder).__name__} keeps no hash chain; "
                         "open the ledger through ledger.settings.store_env")
@@ -227,33 +243,52 @@ def verify_chain(recorder: ApplicationRecorder) -> ChainReport:
         after, BATCH, inclusive_of_start=False))
     links = _stream(lambda after: recorder.select_links(after, BATCH))
     event, link = next(events, None), next(links, None)
-    previous, count = GENESIS, 0
+    # ``previous``: the links the next event may follow (the recomputed and, after an
+    # edited event, the stored one: an edited *link* then shows as such, not as two edits)
+    previous, count, breaks = [GENESIS], 0, []
     while event is not None or link is not None:
         if link is None or (event is not None and event.id < link.position):
             assert event is not None
-            return ChainReport(count, previous.hex(), ChainBreak(
+            breaks.append(ChainBreak(
                 event.id, event.originator_id.hex, event.originator_version, "unchained",
-                f"event #{event.id} ({event.originator_id.hex} v{event.originator_version}) "
-                "is not in the chain: inserted around the ledger's recorder"))
-        if event is None or link.position < event.id:
-            return ChainReport(count, previous.hex(), ChainBreak(
+                f"event #{event.id} ({_name(event)}) is not in the chain: inserted around "
+                "the ledger's recorder"))
+            event = next(events, None)
+        elif event is None or link.position < event.id:
+            breaks.append(ChainBreak(
                 link.position, link.originator_id, link.originator_version, "deleted",
                 f"event #{link.position} ({link.originator_id} v{link.originator_version}) "
                 "recorded in the chain is missing from the store: deleted or moved"))
-        if (event.originator_id.hex, event.originator_version) != (
-                link.originator_id, link.originator_version):
-            return ChainReport(count, previous.hex(), ChainBreak(
-                event.id, event.originator_id.hex, event.originator_version, "reordered",
-                f"position #{event.id} holds {event.originator_id.hex} "
-                f"v{event.originator_version} but the chain recorded {link.originator_id} "
-                f"v{link.originator_version} there: rows were reordered"))
-        expected = next_link(previous, event)
-        if expected != link.link:
-            return ChainReport(count, previous.hex(), ChainBreak(
-                event.id, event.originator_id.hex, event.originator_version, "edited",
-                f"event #{event.id} ({event.originator_id.hex} v{event.originator_version}, "
-                f"{event.topic.rsplit(':', 1)[-1]}) was edited after it was recorded: "
-                "its stored bytes no longer match its link"))
-        previous, count = expected, count + 1
-        event, link = next(events, None), next(links, None)
-    return ChainReport(count, previous.hex(), None)
+            previous, link = [link.link], next(links, None)
+        else:
+            if (event.originator_id.hex, event.originator_version) != (
+                    link.originator_id, link.originator_version):
+                breaks.append(ChainBreak(
+                    event.id, event.originator_id.hex, event.originator_version, "reordered",
+                    f"position #{event.id} holds {_name(event)} but the chain recorded "
+                    f"{link.originator_id} v{link.originator_version} there: rows were "
+                    "reordered"))
+                previous = [link.link]
+            else:
+                computed = [next_link(p, event) for p in previous]
+                if link.link in computed:
+                    if computed.index(link.link) == 1:  # followed the recomputed link
+                        edited = breaks[-1]
+                        breaks[-1] = ChainBreak(
+                            edited.position, edited.originator_id, edited.originator_version,
+                            "link_edited", f"the chain's link of event #{edited.position} "
+                            f"({edited.originator_id} v{edited.originator_version}) was "
+                            "edited: the event itself still leads to the next link")
+                    count += 1
+                    previous = [link.link]
+                else:
+                    breaks.append(ChainBreak(
+                        event.id, event.originator_id.hex, event.originator_version, "edited",
+                        f"event #{event.id} ({_name(event)}, "
+                        f"{event.topic.rsplit(':', 1)[-1]}) was edited after it was "
+                        "recorded: its stored bytes no longer match its link"))
+                    previous = [link.link, computed[0]]
+            event, link = next(events, None), next(links, None)
+        if breaks and first_only:
+            break
+    return ChainReport(count, previous[0].hex(), tuple(breaks))

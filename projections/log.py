@@ -9,6 +9,7 @@ recorder's own connection pool and returns ``(id, originator hex, version, topic
 from __future__ import annotations
 
 from typing import Any
+from uuid import UUID
 
 from eventsourcing.persistence import ApplicationRecorder
 from eventsourcing.postgres import PostgresApplicationRecorder
@@ -29,11 +30,19 @@ class EventLog:
             self._query: Any = (
                 "SELECT rowid, originator_id, originator_version, topic, state "
                 f"FROM {table} WHERE rowid > ? ORDER BY rowid LIMIT ?")
+            self._of: Any = ("SELECT rowid, originator_id, originator_version, topic, state "
+                             f"FROM {table} WHERE originator_id = ? "
+                             "ORDER BY originator_version")
         elif isinstance(recorder, PostgresApplicationRecorder):
             self._query = SQL(
                 "SELECT notification_id, replace(originator_id::text, '-', ''), "
                 "originator_version, topic, state FROM {0}.{1} "
                 "WHERE notification_id > %s ORDER BY notification_id LIMIT %s"
+            ).format(Identifier(recorder.datastore.schema), Identifier(table))
+            self._of = SQL(
+                "SELECT notification_id, replace(originator_id::text, '-', ''), "
+                "originator_version, topic, state FROM {0}.{1} "
+                "WHERE originator_id = %s ORDER BY originator_version"
             ).format(Identifier(recorder.datastore.schema), Identifier(table))
         else:
             self._query = None
@@ -53,6 +62,22 @@ class EventLog:
                 return c.fetchall()
         return [(n.id, n.originator_id.hex, n.originator_version, n.topic, n.state)
                 for n in recorder.select_notifications(after, limit, inclusive_of_start=False)]
+
+    def of(self, originator: UUID) -> list[LogRow]:
+        """Every event of one aggregate, by version, each with its position in the log."""
+        recorder = self.recorder
+        if isinstance(recorder, SQLiteApplicationRecorder):
+            with recorder.datastore.transaction(commit=False) as c:
+                c.row_factory = None
+                c.execute(self._of, (originator.hex,))
+                return c.fetchall()
+        if isinstance(recorder, PostgresApplicationRecorder):
+            with recorder.datastore.get_connection() as conn, \
+                    conn.cursor(row_factory=tuple_row, binary=True) as c:
+                c.execute(self._of, (originator,))
+                return c.fetchall()
+        return [(0, originator.hex, e.originator_version, e.topic, e.state)
+                for e in recorder.select_events(originator)]
 
     def head(self) -> int:
         return self.recorder.max_notification_id() or 0

@@ -221,7 +221,7 @@ def test_balance_and_pooling_as_of(deployment: TestClient):
         answer = client.get("/v1/audit/people/A/balance",
                             params={"as_of": as_of, "basis": basis}).json()
         assert answer == {"person": "A", "as_of": as_of, "basis": basis, "balance": balance,
-                          "movements": movements}
+                          "movements": movements, "unreadable": []}
     for as_of, in_scope, deductible, fund, visits in POOLING:
         answer = client.get("/v1/audit/people/B/pooling", params={"as_of": as_of}).json()
         [year] = answer["years"]

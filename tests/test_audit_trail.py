@@ -64,14 +64,14 @@ def test_balance_as_of_reads_business_dates(story: Ledger) -> None:
 
 def test_pooling_as_of_follows_visit_and_reversal_dates(story: Ledger) -> None:
     def on(day: str) -> tuple:
-        [usage] = pooling_as_of(story, "B", dt.date.fromisoformat(day))
+        [usage] = pooling_as_of(story, "B", dt.date.fromisoformat(day)).years
         return usage.in_scope, usage.deductible_applied, usage.fund_paid, usage.closed
 
-    assert pooling_as_of(story, "B", dt.date(2024, 2, 1)) == []
+    assert pooling_as_of(story, "B", dt.date(2024, 2, 1)).years == []
     assert on("2024-03-02") == (30000, 30000, 0, False)
     assert on("2024-03-10") == (70000, 50000, 16000, False)
     assert on("2024-03-25") == (40000, 20000, 16000, False)
-    [closed] = pooling_as_of(story, "B", dt.date.today(), year=2024)
+    [closed] = pooling_as_of(story, "B", dt.date.today(), year=2024).years
     assert (closed.closed, closed.forfeited, closed.cap_left) == (True, 114000, 114000)
 
 
@@ -91,6 +91,6 @@ def test_the_cli_explains_in_json_and_answers_as_of(tmp_path, monkeypatch) -> No
     result = runner.invoke(app, ["audit", "balance", "A", "--as-of", "2024-03-15", "--json"])
     assert json.loads(result.stdout)["balance"] == "50.00"
     result = runner.invoke(app, ["audit", "pooling", "B", "--as-of", "2024-03-10", "--json"])
-    assert json.loads(result.stdout)[0]["fund_paid"] == "160.00"
+    assert json.loads(result.stdout)["years"][0]["fund_paid"] == "160.00"
     result = runner.invoke(app, ["audit", "balance", "nobody", "--as-of", "2024-03-15"])
     assert result.exit_code == 1 and "unknown_person" in result.output

@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 from cli.main import app
 from conftest import JILIN, PARAMETERS
 from ledger import Ledger, open_ledger
+from ledger.commands import RecordContribution
 from policies.book import PolicyBook
 from projections import ViewWorker, open_views
 from projections.audit import verify
@@ -55,9 +56,13 @@ def test_a_settlement_the_policy_does_not_give_is_named(tmp_path) -> None:
         update={"rates": rates})})
     report = verify(ledger)
     ledger.close()
-    [difference] = report.differences
-    assert difference.check == "pricing"
-    assert difference.message == "event #9: settlement 'V1' of B: rate recorded 0.8, re-priced 0.85"
+    # each settlement is named, not only the first: V2 priced 200.00 over the deductible
+    # (V1 was reversed before it) at 0.8 = 160.00; at 0.85 it would be 170.00
+    assert [(d.check, d.kind, d.position, d.message) for d in report.differences] == [
+        ("pricing", "mismatch", 9,
+         "event #9: settlement 'V1' of B: rate recorded 0.8, re-priced 0.85"),
+        ("pricing", "mismatch", 12,
+         "event #12: settlement 'V2' of B: fund_paid recorded 160.00, re-priced 170.00")]
 
 
 def test_the_cli_exits_non_zero_naming_the_edited_event(tmp_path, monkeypatch) -> None:
@@ -84,3 +89,35 @@ def test_the_cli_exits_non_zero_naming_the_edited_event(tmp_path, monkeypatch) -
 @pytest.fixture(autouse=True)
 def _no_redis(monkeypatch) -> None:
     monkeypatch.delenv("GONGJI_REDIS_URL", raising=False)
+
+
+def test_views_behind_the_log_are_a_difference(ledger: Ledger) -> None:
+    """Never-run views, and views one event behind: each a difference, never "ok"."""
+    scenario(ledger)
+    views = open_views(database_of(ledger))
+    try:
+        [behind] = verify(ledger, views).differences
+        assert (behind.check, behind.kind, behind.position) == ("views", "behind", 0)
+        assert behind.message.startswith("the views are at position 0, behind the log's head "
+                                         "20: they do not show every event yet; run `gongji "
+                                         "projections run --once`")
+        ViewWorker(ledger.recorder, ledger.mapper, views).catch_up()
+        assert verify(ledger, views).ok
+        ledger.credit_contribution(RecordContribution(person="B", month="2024-02",
+                                                      base="3000.00"))
+        report = verify(ledger, views)
+        assert [(d.check, d.kind, d.position) for d in report.differences] == [
+            ("views", "behind", 20)]
+        assert "position 20, behind the log's head 21" in report.first.message
+        assert report.view_rows > 10  # the rows up to 20 were still compared, and agree
+    finally:
+        views.close()
+
+
+def test_no_events_and_no_views_is_sound(tmp_path) -> None:
+    ledger = open_ledger(str(tmp_path / "empty.db"), PARAMETERS)
+    views = open_views(str(tmp_path / "empty.db"))
+    report = verify(ledger, views)
+    views.close()
+    ledger.close()
+    assert report.ok and (report.events, report.head, report.position) == (0, 0, 0)

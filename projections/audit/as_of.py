@@ -10,6 +10,9 @@ balance on 30 June", and it is what interest (the daily-balance method) uses.
 
 Pooling usage follows a visit by its visit date and a reversal by its reversal date; a
 year's closing (cap, forfeited) counts from its recording, and never before 31 December.
+
+A stored event that cannot be read or used is left out and listed in ``unreadable`` with
+its position (:mod:`projections.audit.reading`): the figure is then incomplete, and says so.
 """
 
 from __future__ import annotations
@@ -19,10 +22,9 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from ledger.account import Account, pooling_key
-from ledger.ids import account_id
 from ledger.queries import PoolingView, current_cap
 from ledger.year_end import movement
-from policies.errors import ErrorCode, LedgerError
+from projections.audit.reading import Unreadable, account_events, each, replayed
 
 Basis = Literal["business", "recorded"]
 
@@ -34,60 +36,91 @@ class BalanceAsOf:
     basis: Basis
     balance: int
     movements: int
+    unreadable: tuple[Unreadable, ...] = ()  # events left out: the figure is incomplete
 
 
-def _events(ledger: Any, person: str) -> list[Any]:
-    events = list(ledger.events.get(account_id(person)))
-    if not events:
-        raise LedgerError(ErrorCode.UNKNOWN_PERSON, f"no person {person!r} is enrolled",
-                          field="person")
-    return events
+@dataclass(frozen=True, slots=True)
+class PoolingAsOf:
+    years: list[PoolingView]
+    unreadable: tuple[Unreadable, ...] = ()
 
 
 def _recorded_by(event: Any, day: dt.date) -> bool:
     return event.timestamp.astimezone(dt.timezone.utc).date() <= day
 
 
+def checked_movement(event: Any) -> tuple[dt.date, int] | None:
+    """:func:`ledger.year_end.movement`, once its date is a date and its amount fen."""
+    move = movement(event)
+    if move is not None and (type(move[1]) is not int or not isinstance(move[0], dt.date)):
+        raise TypeError(f"amount {move[1]!r} on {move[0]!r} is not fen on a date")
+    return move
+
+
 def balance_as_of(ledger: Any, person: str, day: dt.date,
                   basis: Basis = "business") -> BalanceAsOf:
     """The personal-account balance as it stood on ``day``."""
-    balance = count = 0
-    for event in _events(ledger, person):
-        move = movement(event)
+    def counted(event: Any) -> int | None:
+        move = checked_movement(event)
         if move is None:
-            continue
-        if move[0] <= day if basis == "business" else _recorded_by(event, day):
-            balance += move[1]
+            return None
+        return move[1] if (move[0] <= day if basis == "business"
+                           else _recorded_by(event, day)) else None
+
+    balance = count = 0
+    unreadable: list[Unreadable] = []
+    for _, amount in each(account_events(ledger, person), counted, unreadable):
+        if amount is not None:
+            balance += amount
             count += 1
-    return BalanceAsOf(person, day, basis, balance, count)
+    return BalanceAsOf(person, day, basis, balance, count, tuple(unreadable))
 
 
 def pooling_as_of(ledger: Any, person: str, day: dt.date, region: str | None = None,
-                  year: int | None = None, basis: Basis = "business") -> list[PoolingView]:
+                  year: int | None = None, basis: Basis = "business") -> PoolingAsOf:
     """Pooling usage per region of ``year`` (default: ``day``'s year) as it stood on ``day``."""
     year = year or day.year
-    events = _events(ledger, person)
-    usage: dict[str, dict[str, Any]] = {}
-    for event in events:
+
+    def change(event: Any) -> tuple[str, dict[str, Any]] | None:
         if getattr(event, "year", None) != year or not isinstance(
                 event, (Account.VisitPooled, Account.VisitUnpooled, Account.YearClosed)):
-            continue
+            return None
         if not _counts(ledger, event, day, basis):
-            continue
+            return None
         if isinstance(event, Account.YearClosed):
-            for closing in event.pooling:
-                _usage(usage, closing["region"], year).update(
-                    closed=True, cap=closing["cap"], forfeited=closing["forfeited"])
-            continue
+            closings = {c["region"]: (c["cap"], c["forfeited"]) for c in event.pooling}
+            if any(type(cap) not in (int, type(None)) or type(forfeited) is not int
+                   for cap, forfeited in closings.values()):
+                raise TypeError(f"year-end figures {closings} are not fen")
+            return "closed", closings
         sign = 1 if isinstance(event, Account.VisitPooled) else -1
-        figures = _usage(usage, event.region, year)
-        figures["in_scope"] += sign * event.eligible_in_scope
-        for name in ("deductible_applied", "fund_paid", "over_cap"):
-            figures[name] += sign * getattr(event, name)
-        figures["visits"] += sign > 0
-    account = ledger.repository.get(account_id(person))
-    return [_view(ledger, account, key, figures, day) for key, figures in sorted(usage.items())
-            if region in (None, figures["region"])]
+        amounts = {name: getattr(event, name) for name in (
+            "eligible_in_scope", "deductible_applied", "fund_paid", "over_cap")}
+        if any(type(amount) is not int for amount in amounts.values()):
+            raise TypeError(f"pooled amounts {amounts} are not fen")
+        return str(event.region), {name: sign * amount for name, amount in amounts.items()} | {
+            "visits": int(sign > 0)}
+
+    usage: dict[str, dict[str, Any]] = {}
+    unreadable: list[Unreadable] = []
+    reads = account_events(ledger, person)
+    for _, found in each(reads, change, unreadable):
+        if found is None:
+            continue
+        if found[0] == "closed":
+            for closed_region, (cap, forfeited) in found[1].items():
+                _usage(usage, closed_region, year).update(closed=True, cap=cap,
+                                                          forfeited=forfeited)
+            continue
+        figures = _usage(usage, found[0], year)
+        deltas = found[1]
+        figures["in_scope"] += deltas["eligible_in_scope"]
+        for name in ("deductible_applied", "fund_paid", "over_cap", "visits"):
+            figures[name] += deltas[name]
+    account = replayed(reads, unreadable)  # the facts, for the cap of a year not closed
+    years = [_view(ledger, account, key, figures, day) for key, figures in sorted(usage.items())
+             if region in (None, figures["region"])]
+    return PoolingAsOf(years, tuple(unreadable))
 
 
 def _counts(ledger: Any, event: Any, day: dt.date, basis: Basis) -> bool:
@@ -106,12 +139,15 @@ def _usage(usage: dict[str, dict[str, Any]], region: str, year: int) -> dict[str
         "over_cap": 0, "visits": 0, "closed": False, "forfeited": 0, "cap": None})
 
 
-def _view(ledger: Any, account: Account, key: str, figures: dict[str, Any],
+def _view(ledger: Any, account: Account | None, key: str, figures: dict[str, Any],
           day: dt.date) -> PoolingView:
     region, year = figures["region"], int(key.split("/")[1])
     cap = figures["cap"]
-    if cap is None:  # the cap in force on the day (or the year's last day, if earlier)
-        cap = current_cap(ledger.book, account.facts, region, year, on=day)
+    if cap is None and account is not None:  # the cap in force on the day (or 31 Dec)
+        try:
+            cap = current_cap(ledger.book, account.facts, region, year, on=day)
+        except Exception:  # the facts came from tampered events: the usage stands, no cap
+            cap = None
     return PoolingView(
         region=region, year=year, in_scope=figures["in_scope"],
         deductible_applied=figures["deductible_applied"], fund_paid=figures["fund_paid"],

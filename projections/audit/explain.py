@@ -3,6 +3,10 @@
 Rows come from the person's own account in recording order (the order that produced the
 balance), plus the payments other accounts made for the person (家庭共济), which move the
 payer's balance, not the person's. Visits bring the articles their pricing recorded.
+
+A stored event that cannot be read or used is a row of its own, ``event="Unreadable"``,
+at its place, with its position in the log and the reason in ``detail``; the balances
+after it are unknown (``None``), since it may have moved the balance.
 """
 
 from __future__ import annotations
@@ -16,8 +20,8 @@ from eventsourcing.utils import get_topic
 
 from ledger.account import Account
 from ledger.ids import account_id
-from ledger.year_end import movement
-from policies.errors import ErrorCode, LedgerError
+from projections.audit.as_of import checked_movement
+from projections.audit.reading import Unreadable, account_events
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,27 +45,48 @@ _DETAIL = ("month", "base", "year", "kind", "beneficiary", "purpose", "reason", 
            "eligible_in_scope", "deductible_applied", "fund_paid", "over_cap")
 
 
+UNREADABLE = "Unreadable"
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+
+
 def explain(ledger: Any, person: str, year: int | None = None) -> list[ExplainedEvent]:
     """Every event touching ``person`` (optionally those of business ``year``), in order."""
-    events = list(ledger.events.get(account_id(person)))
-    if not events:
-        raise LedgerError(ErrorCode.UNKNOWN_PERSON, f"no person {person!r} is enrolled",
-                          field="person")
-    rows, balance = [], 0
-    for event in events:
-        move = movement(event)
-        if move is not None:
-            balance += move[1]
-        rows.append(_row(ledger, person, event, move, balance))
+    rows: list[ExplainedEvent] = []
+    balance: int | None = 0
+    for read in account_events(ledger, person):
+        try:
+            if read.error is not None:
+                raise read.error
+            move = checked_movement(read.event)
+            after = None if balance is None else balance + (move[1] if move else 0)
+            row = _row(ledger, person, read.event, move, after)
+        except Exception as error:  # a tampered event: a row saying so, at its place
+            rows.append(unreadable_row(Unreadable.of(read.row, error), person,
+                                       rows[-1].recorded_at if rows else _EPOCH))
+            balance = None
+            continue
+        balance = after
+        rows.append(row)
     rows += _paid_by_family(ledger, person)
     rows.sort(key=lambda r: r.recorded_at)
     if year is None:
         return rows
-    return [r for r in rows if _year(r) == year]
+    return [r for r in rows if r.event == UNREADABLE or _year(r) == year]
+
+
+def unreadable_row(bad: Unreadable, account: str, recorded_at: dt.datetime) -> ExplainedEvent:
+    """The row of an event that could not be read (placed after the one before it)."""
+    return ExplainedEvent(
+        version=bad.version, recorded_at=recorded_at, date=None, event=UNREADABLE,
+        account=account, amount=None, balance_after=None,
+        detail={"position": bad.position, "stored_event": bad.event, "reason": bad.reason,
+                "message": bad.message})
 
 
 def _row(ledger: Any, person: str, event: Any, move: tuple[dt.date, int] | None,
-         balance: int) -> ExplainedEvent:
+         balance: int | None) -> ExplainedEvent:
+    if not isinstance(event.timestamp, dt.datetime):
+        raise TypeError(f"timestamp {event.timestamp!r} is not a date and time")
     name = type(event).__name__
     articles = [event.article] if getattr(event, "article", None) else []
     day = move[0] if move else getattr(event, "date", None)
@@ -77,6 +102,8 @@ def _row(ledger: Any, person: str, event: Any, move: tuple[dt.date, int] | None,
         articles += sorted({c["article"] for c in event.pooling})
         detail["pooling"] = event.pooling
         day = dt.date(event.year, 12, 31)
+    if "year" in detail:
+        detail["year"] = int(detail["year"])
     return ExplainedEvent(
         version=event.originator_version, recorded_at=event.timestamp, date=day, event=name,
         account=person, amount=move[1] if move else None,
@@ -98,22 +125,38 @@ def _paid_by_family(ledger: Any, person: str) -> list[ExplainedEvent]:
         for n in batch:
             if n.originator_id == own or (plain and needle not in n.state):
                 continue
-            event = ledger.mapper.to_domain_event(n)
-            if event.beneficiary != person:
+            try:
+                row = _paid_for(ledger, person, n, payers)
+            except Exception as error:  # may have been a payment for the person: say so
+                bad = Unreadable.of((n.id, n.originator_id.hex, n.originator_version, n.topic,
+                                     n.state), error)
+                rows.append(unreadable_row(bad, payers.get(n.originator_id, "?"), _EPOCH))
                 continue
-            if n.originator_id not in payers:
-                payers[n.originator_id] = next(iter(ledger.events.get(n.originator_id,
-                                                                      limit=1))).person
-            rows.append(ExplainedEvent(
-                version=event.originator_version, recorded_at=event.timestamp,
-                date=event.date, event="Debited", account=payers[n.originator_id],
-                amount=-event.amount, balance_after=None, transaction=event.transaction_id,
-                articles=(event.article,),
-                detail={"kind": event.kind, "purpose": event.purpose, "paid_for": person},
-            ))
+            if row is not None:
+                rows.append(row)
         if len(batch) < 10_000:
             return rows
         start = batch[-1].id
+
+
+def _paid_for(ledger: Any, person: str, stored: Any,
+              payers: dict[Any, str]) -> ExplainedEvent | None:
+    event = ledger.mapper.to_domain_event(stored)
+    if event.beneficiary != person:
+        return None
+    if stored.originator_id not in payers:
+        payers[stored.originator_id] = next(iter(ledger.events.get(stored.originator_id,
+                                                                   limit=1))).person
+    amount = event.amount
+    if type(amount) is not int or not isinstance(event.timestamp, dt.datetime):
+        raise TypeError(f"amount {amount!r} is not fen")
+    return ExplainedEvent(
+        version=event.originator_version, recorded_at=event.timestamp,
+        date=event.date, event="Debited", account=payers[stored.originator_id],
+        amount=-amount, balance_after=None, transaction=event.transaction_id,
+        articles=(event.article,),
+        detail={"kind": event.kind, "purpose": event.purpose, "paid_for": person},
+    )
 
 
 def _year(row: ExplainedEvent) -> int | None:
