@@ -80,6 +80,17 @@ class FundTotals:
 
 
 @dataclass(frozen=True, slots=True)
+class PersonEntry:
+    """One line of the people look-up: who, where, and the account's state (no balance)."""
+
+    person: str
+    region: str
+    scheme: str
+    has_account: bool
+    status: str
+
+
+@dataclass(frozen=True, slots=True)
 class DailyBalance:
     """A day's closing balance, for each day the balance moved (by value date)."""
 
@@ -140,6 +151,14 @@ class ViewReader:
                 cap_left=None if cap is None else max(0, cap - row["fund_paid"]),
             ))
         return sorted(views, key=lambda p: (p.region, p.year))
+
+    def people(self, prefix: str = "", region: str | None = None, after: str | None = None,
+               limit: int = 50) -> list[PersonEntry]:
+        """People whose id starts with ``prefix`` (in ``region``), in id order, after
+        ``after``: the look-up of a counter or an auditor who lacks the exact id."""
+        return [PersonEntry(person=r["person"], region=r["region"], scheme=r["scheme"],
+                            has_account=bool(r["has_account"]), status=r["status"])
+                for r in self.views.people(prefix, region, after, limit)]
 
     # -- family, funds, transactions --------------------------------------------------
 
