@@ -136,7 +136,7 @@ class ViewWorker:
                     except (StalePosition, *UNAVAILABLE):
                         raise
                     except Exception:  # noqa: BLE001 - an event of this batch is poison
-                        self._in_flight = None
+                        self._settle()
                         self._stop_at_poison(rows)
                     self._in_flight = writer.submit(self.views.write, batch, position)
                     position, applied = rows[-1][0], applied + len(rows)
@@ -147,7 +147,6 @@ class ViewWorker:
                 except (StalePosition, *UNAVAILABLE):
                     raise
                 except Exception:  # noqa: BLE001 - the last batch held a poison event
-                    self._in_flight = None
                     self._stop_at_poison(self.log.read(self.views.position(), self.batch_size))
             except StalePosition:
                 self._in_flight = None
@@ -155,6 +154,13 @@ class ViewWorker:
         if applied:
             self._clear_failure()
         return applied
+
+    def _settle(self) -> None:
+        """Let the write in flight finish, whatever its outcome (the store tells it)."""
+        in_flight, self._in_flight = self._in_flight, None
+        if in_flight is not None:
+            with contextlib.suppress(Exception):
+                in_flight.result()
 
     def _stop_at_poison(self, rows: Sequence[LogRow]) -> None:
         """Apply ``rows`` one event at a time from the stored position up to the one that
