@@ -91,6 +91,16 @@ class PersonEntry:
 
 
 @dataclass(frozen=True, slots=True)
+class PersonBalance:
+    """A line of the balances report: a person's balance on a day; region and status now."""
+
+    person: str
+    region: str
+    status: str
+    balance: int
+
+
+@dataclass(frozen=True, slots=True)
 class DailyBalance:
     """A day's closing balance, for each day the balance moved (by value date)."""
 
@@ -198,6 +208,18 @@ class ViewReader:
             if start is None or day >= start:
                 days.append(DailyBalance(day, row["change"], closing))
         return days
+
+    def balances_on(self, day: dt.date, region: str | None = None) -> list[PersonBalance]:
+        """Every account with a movement on or before ``day`` (by value date), its closing
+        balance of ``day``, and its current region and status; in person-id order."""
+        iso, totals = day.isoformat(), {}
+        for row in self.views.rows(DAILY.name):
+            if row["day"] <= iso:
+                totals[row["person"]] = totals.get(row["person"], 0) + row["change"]
+        accounts = self.views.lookup(ACCOUNTS.name, [(person,) for person in totals])
+        return [PersonBalance(person, row["region"], row["status"], totals[person])
+                for (person,), row in sorted(accounts.items())
+                if region in (None, row["region"])]
 
     def balance_on(self, person: str, day: dt.date) -> int:
         """The closing balance of ``day`` by value date (0 before the first movement)."""
