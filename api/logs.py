@@ -83,8 +83,9 @@ class TextFormatter(logging.Formatter):
         return f"{text} {' '.join(extra)}" if extra else text
 
 
-def log_config(fmt: LogFormat, level: str = "info") -> dict[str, Any]:
-    """A ``logging.config.dictConfig`` for uvicorn and ours (``gongji serve`` passes it)."""
+def log_config(fmt: LogFormat, level: str = "info", access: bool = True) -> dict[str, Any]:
+    """A ``logging.config.dictConfig`` for uvicorn and ours (``gongji serve`` passes it);
+    ``access``: log a line per request (``gongji.access``, at INFO)."""
     formatter = {"()": f"{__name__}.{'JsonFormatter' if fmt == 'json' else 'TextFormatter'}"}
     handler = {"class": "logging.StreamHandler", "formatter": "gongji",
                "stream": "ext://sys.stderr"}
@@ -98,6 +99,7 @@ def log_config(fmt: LogFormat, level: str = "info") -> dict[str, Any]:
             "uvicorn.error": {"handlers": [], "level": level.upper(), "propagate": True},
             # the access line is ours (route templates, request id), not uvicorn's (paths)
             "uvicorn.access": {"handlers": [], "level": "WARNING", "propagate": False},
+            "gongji.access": {"level": "INFO" if access else "WARNING"},
         },
     }
 

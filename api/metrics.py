@@ -39,8 +39,8 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from api.logs import REQUEST_ID, accepted_id, request_id, request_line
+from ledger.metrics import MULTIPROC_VARIABLE
 
-MULTIPROC_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
 REQUESTS = Counter("gongji_http_requests", "HTTP requests by method, route template and "
                    "status", ["method", "route", "status"])
 LATENCY = Histogram("gongji_http_request_duration_seconds", "HTTP request latency by method "

@@ -14,6 +14,8 @@ from typing import Any
 from eventsourcing.persistence import StoredEvent
 from prometheus_client import Counter, Gauge
 
+#: prometheus_client's multiprocess mode: each process writes its metrics under this directory
+MULTIPROC_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
 EVENTS_WRITTEN = Counter(
     "gongji_events_written", "Events stored, by kind (the event's class, e.g. "
     "Account.ContributionCredited)", ["kind"])
