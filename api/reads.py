@@ -164,7 +164,8 @@ def _after(cursor: str | None) -> str | None:
     if cursor is None:
         return None
     try:
-        return base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        return base64.b64decode(cursor + "=" * (-len(cursor) % 4), altchars=b"-_",
+                                validate=True).decode()
     except (binascii.Error, UnicodeDecodeError, ValueError):
         raise LedgerError(ErrorCode.INVALID_INPUT, "cursor is not one this API gave out; "
                           "start again without it", field="cursor") from None
