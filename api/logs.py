@@ -104,6 +104,15 @@ def log_config(fmt: LogFormat, level: str = "info", access: bool = True) -> dict
     }
 
 
+def route_template(scope: dict[str, Any]) -> str:
+    """What to log of a request's path: the matched route's template, never the path itself
+    (``/v1/people/{person}``, not the person's id); unmatched paths are one label."""
+    path = getattr(scope.get("route"), "path", None)
+    if path:
+        return str(path)
+    return "/static" if scope.get("path", "").startswith("/static/") else "(unmatched)"
+
+
 def request_line(method: str, route: str, status: int, seconds: float) -> None:
     """The one line of a finished request."""
     log.info("%s %s %d", method, route, status, extra={"fields": {

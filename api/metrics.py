@@ -38,7 +38,7 @@ from prometheus_client import (
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from api.logs import REQUEST_ID, accepted_id, request_id, request_line
+from api.logs import REQUEST_ID, accepted_id, request_id, request_line, route_template
 from ledger.metrics import MULTIPROC_VARIABLE
 
 REQUESTS = Counter("gongji_http_requests", "HTTP requests by method, route template and "
@@ -119,17 +119,9 @@ class Observed:
             await self.app(scope, receive, respond)
         finally:
             seconds = time.perf_counter() - started
-            route = _template(scope)
+            route = route_template(scope)
             REQUESTS.labels(scope["method"], route, str(status)).inc()
             LATENCY.labels(scope["method"], route).observe(seconds)
             request_line(scope["method"], route, status, seconds)
             request_id.reset(token)
 
-
-def _template(scope: dict[str, Any]) -> str:
-    """The matched route's template; paths that matched none are one label, not many."""
-    route = scope.get("route")
-    path = getattr(route, "path", None)
-    if path:
-        return str(path)
-    return "/static" if scope.get("path", "").startswith("/static/") else "(unmatched)"
