@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 import yaml
-from api_support import AGENCY, GONGJI, KEYS, MEMBER_A, auth, free_port, running_server, settings
+from api_support import AGENCY, GONGJI, MEMBER_A, auth, free_port, running_server, settings
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
@@ -150,28 +150,18 @@ def test_request_ids_are_accepted_and_echoed(tmp_path: Path):
             assert re.fullmatch(r"[0-9a-f]{32}", echoed.headers["X-Request-ID"])
 
 
-def test_json_logs_with_request_ids_and_no_personal_data(tmp_path: Path):
-    port, url = free_port(), str(tmp_path / "g.db")
+def test_json_logs_with_request_ids_and_no_personal_data(tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch):
     log = tmp_path / "serve.log"
-    env = {**os.environ, "GONGJI_DATABASE_URL": url, "GONGJI_API_KEYS": json.dumps(KEYS),
-           "GONGJI_POLICY_PARAMETERS": json.dumps(PARAMETERS), "GONGJI_LOG_FORMAT": "json"}
-    env.pop("GONGJI_REDIS_URL", None)
-    with log.open("wb") as out:
-        process = subprocess.Popen([GONGJI, "serve", "--port", str(port)], env=env,
-                                   stdout=out, stderr=out)
-        base = f"http://127.0.0.1:{port}"
-        try:
-            _wait(base, process)
-            agency = {**auth(AGENCY), "X-Request-ID": "req-enroll-1"}
-            httpx.post(f"{base}/v1/people", headers=agency, json=PERSON).raise_for_status()
-            httpx.post(f"{base}/v1/contributions", headers=agency, json={
-                "person": PERSON["person"], "month": "2024-01", "base": "7654.32"},
-            ).raise_for_status()
-            assert httpx.get(f"{base}/v1/people/{PERSON['person']}",
-                             headers=auth(MEMBER_A)).status_code == 403
-        finally:
-            process.terminate()
-            process.wait(20)
+    monkeypatch.setenv("GONGJI_LOG_FORMAT", "json")
+    with running_server(str(tmp_path / "g.db"), PARAMETERS, log=log, options=()) as base:
+        agency = {**auth(AGENCY), "X-Request-ID": "req-enroll-1"}
+        httpx.post(f"{base}/v1/people", headers=agency, json=PERSON).raise_for_status()
+        httpx.post(f"{base}/v1/contributions", headers=agency, json={
+            "person": PERSON["person"], "month": "2024-01", "base": "7654.32"},
+        ).raise_for_status()
+        assert httpx.get(f"{base}/v1/people/{PERSON['person']}",
+                         headers=auth(MEMBER_A)).status_code == 403
     lines = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
     access = [line for line in lines if line["logger"] == "gongji.access"]
     enroll = next(line for line in access if line["request_id"] == "req-enroll-1"
@@ -229,17 +219,3 @@ def test_projections_status_check_exit_codes(tmp_path: Path, monkeypatch: pytest
     assert fine.exit_code == 0
     assert json.loads(fine.output) == {"store": "sql", "position": 1, "head": 1,
                                        "lag_events": 0, "lag_seconds": 0.0, "failure": None}
-
-
-def _wait(base: str, process: subprocess.Popen) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"gongji serve exited with {process.returncode}")
-        try:
-            if httpx.get(f"{base}/v1/health", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError("gongji serve did not answer within 60 s")
