@@ -164,7 +164,8 @@ class ViewWorker:
 
     def _stop_at_poison(self, rows: Sequence[LogRow]) -> None:
         """Apply ``rows`` one event at a time from the stored position up to the one that
-        fails, record that failure and raise :class:`WorkerStopped`.
+        fails, record that failure and raise :class:`WorkerStopped` (or, when none fails,
+        ``StalePosition``: the caller resumes from the stored position).
 
         The failing batch may have started after the stored position (an earlier batch
         still in flight failed); the events from the stored position are read again.
@@ -185,8 +186,8 @@ class ViewWorker:
                 self.views.record_failure(asdict(failure))
                 raise WorkerStopped(failure) from error
             position = row[0]
-        raise RuntimeError(f"the batch after position {position} failed, and then every "
-                           "event of it applied one at a time; run the worker again")
+        # every event applied one at a time: the batch's error was passing; resume from here
+        raise StalePosition(f"applied one at a time up to position {position}")
 
     def _clear_failure(self) -> None:
         """A recorded failure is cleared once the worker has applied past its event."""
