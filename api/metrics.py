@@ -9,12 +9,11 @@
 - ``gongji_projection_position``, ``…_head``, ``…_lag_events``, ``…_lag_seconds``,
   ``…_stopped``: the projection worker as the views show it, read at scrape time.
 
-Several uvicorn workers: each is its own process, so ``gongji serve --workers N`` (N > 1)
-runs them in prometheus_client's multiprocess mode — every process writes its counters to
-files under ``PROMETHEUS_MULTIPROC_DIR`` and a scrape of any worker sums them all. Set
-that variable yourself to choose the directory (empty it before each start); batch jobs
+Several uvicorn workers: each is its own process. With ``PROMETHEUS_MULTIPROC_DIR`` set
+(an empty directory at start), prometheus_client's multiprocess mode has every process
+write its counters to files there and a scrape of any worker sums them all; batch jobs
 started with the same directory on the same host are then counted in the API's
-``/metrics`` too. With one worker and no such directory, the process's own registry is
+``/metrics`` too. Without it, each worker serves its own counts. With one worker and no such directory, the process's own registry is
 served (and it includes the process' CPU and memory).
 """
 
