@@ -14,7 +14,9 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
-from api import audit, nhsa, problems, reads, whatif, writes
+import redis
+
+from api import audit, docs, metrics, nhsa, probes, problems, reads, whatif, writes
 from api.limits import MAX_BODY, BodySizeLimit
 from api.idempotency import Store, open_store
 from api.readers import Readers
@@ -22,6 +24,9 @@ from api.vocabulary import annotate
 from ledger import Ledger, open_ledger
 from ledger.settings import ApiKey, Settings, load_settings
 from projections import ViewReader, ViewStore, open_views
+from projections.log import EventLog
+from projections.projection import state_decoder
+from projections.worker import WorkerStatus, worker_status
 
 DESCRIPTION = """\
 共济 gongji: the ledger of employee medical insurance personal accounts (职工医保个人账户) and
@@ -65,11 +70,14 @@ class Services:
     views: ViewStore
     readers: Readers
     parameters: dict[str, Any]
+    redis: redis.Redis | None  # for the readiness probe's ping, with short timeouts
+    max_lag: float  # GONGJI_READY_MAX_LAG
 
     @classmethod
     def build(cls, settings: Settings) -> Services:
         """The views are the worker's (``gongji projections run``): Redis when
         GONGJI_REDIS_URL is set, else SQL tables beside the events."""
+        max_lag = probes.max_lag()
         ledger = open_ledger(settings.database_url, settings.parameters)
         views = open_views(settings.database_url, settings.redis_url)
         return cls(
@@ -77,12 +85,22 @@ class Services:
             idempotency=open_store(settings.database_url, settings.redis_url),
             views=views, readers=Readers(ledger, ViewReader(views, ledger.book)),
             parameters=settings.parameters,
+            redis=redis.Redis.from_url(settings.redis_url, socket_connect_timeout=2,
+                                       socket_timeout=2) if settings.redis_url else None,
+            max_lag=max_lag,
         )
+
+    def worker_status(self) -> WorkerStatus:
+        """The projection worker's position, lag and failure, as the views show them."""
+        return worker_status(EventLog(self.ledger.recorder), state_decoder(self.ledger.mapper),
+                             self.views)
 
     def close(self) -> None:
         self.idempotency.close()
         self.views.close()
         self.ledger.close()
+        if self.redis is not None:
+            self.redis.close()
 
 
 TAGS = [
@@ -97,7 +115,8 @@ TAGS = [
     {"name": "audit", "description": "figures explained and rebuilt from the events alone, "
                                      "hash-chain verification (审计); agency, auditor"},
     {"name": "year end", "description": "close a pooling year for every account (年度结转)"},
-    {"name": "service", "description": "health, parameters in force, who am I (服务)"},
+    {"name": "service", "description": "liveness, readiness, parameters in force, who am I "
+                                       "(服务: 存活、就绪、部署参数、当前身份)"},
     {"name": "national platform", "description": "the national platform's envelope for HIS "
                                                  "systems: 1101, 2206, 2207, 2208 (国家医保平台接口)"},
 ]
@@ -117,16 +136,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app = FastAPI(
         title="gongji 共济 ledger API", version="1", description=DESCRIPTION,
-        lifespan=lifespan, openapi_tags=TAGS,
+        lifespan=lifespan, openapi_tags=TAGS, docs_url=None, redoc_url=None,
     )
     app.state.services = Services.build(settings)  # now: a bad store fails start-up
     problems.install(app)
     app.add_middleware(BodySizeLimit, limit=MAX_BODY)
+    app.add_middleware(metrics.Observed)
+    app.include_router(probes.router)
     app.include_router(writes.router)
     app.include_router(reads.router)
     app.include_router(audit.router)
     app.include_router(nhsa.router)
     app.include_router(whatif.router)
+    app.include_router(metrics.router)
+    docs.install(app)
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:

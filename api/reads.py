@@ -8,11 +8,13 @@ the response header ``Gongji-Consistency`` and the body say which source answere
 
 from __future__ import annotations
 
+import base64
+import binascii
 import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 
 from api import schemas as s
 from api.auth import (
@@ -130,6 +132,72 @@ def get_settlement(request: Request, response: Response,
     return s.Settlement.of(txn)
 
 
+# -- the people look-up (参保人查询) ---------------------------------------------------
+
+
+class PersonEntry(s.Out):
+    """One person found: id, region, scheme, whether they have a personal account, status."""
+
+    model_config = ConfigDict(frozen=True, from_attributes=True)
+
+    person: str
+    region: str
+    scheme: str
+    has_account: bool
+    status: str = Field(description="active, deceased, emigrated, settled")
+
+
+class People(s.Read):
+    """A page of people, in person-id order (code-point order)."""
+
+    people: list[PersonEntry]
+    next_cursor: str | None = Field(
+        description="pass as `cursor` for the next page; null on the last page")
+
+
+def _cursor(person: str) -> str:
+    return base64.urlsafe_b64encode(person.encode()).decode().rstrip("=")
+
+
+def _after(cursor: str | None) -> str | None:
+    if cursor is None:
+        return None
+    try:
+        return base64.b64decode(cursor + "=" * (-len(cursor) % 4), altchars=b"-_",
+                                validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise LedgerError(ErrorCode.INVALID_INPUT, "cursor is not one this API gave out; "
+                          "start again without it", field="cursor") from None
+
+
+@router.get("/people", response_model=People, tags=["people"],
+            responses=documented(401, 403, 422))
+def find_people(request: Request, response: Response, who: Reporting,
+                prefix: Annotated[str, Query(max_length=64, description=(
+                    "the person id starts with this (人员编号前缀); empty: everyone"))] = "",
+                region: Annotated[str | None, Query(min_length=1, max_length=32)] = None,
+                limit: Annotated[int, Query(ge=1, le=500)] = 50,
+                cursor: Annotated[str | None, Query(max_length=400, description=(
+                    "the `next_cursor` of the previous page"))] = None) -> People:
+    """Look people up by the start of their id, optionally in one region (参保人查询), for a
+    counter or an auditor who lacks the exact id; pages of ``limit`` with a cursor.
+    From the read models: someone enrolled a moment ago appears once the worker has
+    applied it. Agency and auditor keys."""
+    services = request.app.state.services
+    if region is not None and region not in services.ledger.book.regions:
+        raise LedgerError(ErrorCode.INVALID_INPUT, f"no region {region!r}; the regions are "
+                          f"{', '.join(services.ledger.book.regions)}", field="region")
+    reader = readers(request).views
+    position = reader.position()
+    found = reader.people(prefix, region, _after(cursor), limit + 1)
+    page = found[:limit]
+    body = People(people=[PersonEntry.model_validate(p) for p in page],
+                  next_cursor=_cursor(page[-1].person) if len(found) > limit else None,
+                  consistency="eventual", source="views", position=position)
+    labelled(response, body)
+    return body
+
+
 # -- reports (统计报表) --------------------------------------------------------------------
 
 
@@ -158,13 +226,6 @@ def fund_totals(request: Request, response: Response, who: Reporting,
 
 
 # -- the service -------------------------------------------------------------------
-
-
-@router.get("/health", response_model=s.Health, tags=["service"])
-def health(request: Request) -> s.Health:
-    """Liveness and readiness: answers when the event store does (健康检查). No key needed."""
-    request.app.state.services.ledger.recorder.max_notification_id()
-    return s.Health()
 
 
 @router.get("/policy-parameters", response_model=s.PolicyParameters, tags=["service"],

@@ -205,7 +205,7 @@ TERMS: dict[str, tuple[str, Any]] = {
     "payouts": ("amount paid to each heir (继承人所得)", {"spouse": "617.28"}),
     "closed": ("pooling years closed by this run (本次结转年度数)", 1),
     "PoolingYear.closed": ("closed by the year-end job (已年度结转)", False),
-    "Health.status": ("ok when the event store answers (健康状态)", "ok"),
+    "Health.status": ("ok while the process runs (存活状态); readiness is /v1/ready", "ok"),
     "accounts": ("accounts whose year was closed (结转账户数)", 1),
     "interest": ("interest credited (计息金额)", "0.00"),
     # account view
@@ -332,6 +332,30 @@ TERMS: dict[str, tuple[str, Any]] = {
                "default"),
     "limit": ("page size (每页条数), 1–500", 50),
     "before": ("only events with a version below this (游标)", 38),
+    # the people look-up (参保人查询)
+    "prefix": ("the start of the person id (人员编号前缀); empty: everyone", "4201"),
+    "cursor": ("where the page starts (分页游标): the previous page's next_cursor", "NDIwMS0wMDI"),
+    "next_cursor": ("cursor of the next page (下一页游标); null on the last page",
+                    "NDIwMS0wMDI"),
+    "People.people": ("people found, in person-id order (查询结果)", []),
+    # readiness (就绪检查)
+    "Readiness.status": ("ready or not_ready (就绪状态); not_ready answers 503", "ready"),
+    "event_store": ("the event store answers (事件库检查)", {"ok": True, "detail": "head 1042"}),
+    "redis": ("Redis answers a ping (Redis 检查); null when GONGJI_REDIS_URL is not set", None),
+    "projections": ("the projection worker (视图更新进程): not stopped, lag within the limit",
+                    {"ok": True, "detail": "0 events behind"}),
+    "Check.ok": ("the check passed (检查通过)", True),
+    "Check.detail": ("what was checked, or why it failed (检查说明)", "head 1042"),
+    "Projections.ok": ("the worker is running and within the lag limit (检查通过)", True),
+    "Projections.detail": ("what was checked, or why it failed (检查说明)", "0 events behind"),
+    "Projections.store": ("where the views live (视图存储): sql or redis", "sql"),
+    "head": ("the last event recorded (事件日志末位), notification id", 1042),
+    "lag_events": ("events recorded but not applied to the views yet (未应用事件数)", 0),
+    "lag_seconds": ("age of the oldest event not applied yet, seconds (滞后秒数)", 0.0),
+    "max_lag_seconds": ("the readiness limit on lag_seconds, GONGJI_READY_MAX_LAG (滞后上限)",
+                        60.0),
+    "failure": ("the event that stopped the worker (停止原因): position, event, topic, "
+                "aggregate, version, reason, at, message; null when running", None),
     "Idempotency-Key": ("idempotency key (幂等键): same key and body → the original response; "
                         "another body → 409", "3f1c2a8e-7d7b-4b8e-9a53-0d2c7f1e9b10"),
 }

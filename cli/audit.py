@@ -8,10 +8,8 @@ import json
 from typing import Annotated, Optional
 
 import typer
-from rich.console import Console
-from rich.table import Table
-
 from cli.projections import deployment, err, progress_bar
+from cli.tables import Format, FormatOption, emit
 from ledger.queries import PoolingView
 from policies.calendar import parse_date
 from policies.errors import LedgerError
@@ -24,9 +22,8 @@ from projections.audit.plain import plain
 
 app = typer.Typer(help="Audit (审计): explain figures, figures as of a date, verify the ledger.",
                   no_args_is_help=True)
-out = Console()
 
-Json = Annotated[bool, typer.Option("--json", help="print JSON instead of a table")]
+Json = Annotated[bool, typer.Option("--json", help="print JSON (the same as --format json)")]
 AsOf = Annotated[str, typer.Option("--as-of", help="the date, YYYY-MM-DD", show_default=False)]
 BasisOption = Annotated[str, typer.Option(
     help="business: by the events' business dates (value dates); recorded: as recorded "
@@ -63,7 +60,7 @@ def _incomplete(messages: list[str]) -> None:
 def explain_command(
     person: Annotated[str, typer.Argument(help="the insured person", show_default=False)],
     year: Annotated[Optional[int], typer.Option(help="only events of this business year")] = None,
-    as_json: Json = False,
+    as_json: Json = False, fmt: FormatOption = Format.TABLE,
 ) -> None:
     """Every event touching PERSON: amount, balance after, the policy articles behind it."""
     with deployment() as (ledger, _):
@@ -71,23 +68,18 @@ def explain_command(
             rows = explain(ledger, person, year)
         except LedgerError as error:
             _fail(error)
-    if as_json:
-        typer.echo(json.dumps(plain(rows), ensure_ascii=False, indent=2))
-        _incomplete([r.detail["message"] for r in rows if r.event == UNREADABLE])
-        return
-    table = Table(title=f"{person}: events" + (f" of {year}" if year else ""))
-    for column in ("v", "date", "event", "account", "amount", "balance after", "articles",
-                   "detail"):
-        table.add_column(column, justify="right" if column in ("amount", "balance after")
-                         else "left")
+    lines = []
     for r in rows:
         detail = ", ".join(f"{k}={v}" for k, v in plain(r.detail).items() if k != "pooling")
-        table.add_row(str(r.version), str(r.date or ""), r.event, r.account,
-                      "" if r.amount is None else format_fen(r.amount),
-                      "" if r.balance_after is None else format_fen(r.balance_after),
+        lines.append((r.version, r.date, r.event, r.account,
+                      None if r.amount is None else format_fen(r.amount),
+                      None if r.balance_after is None else format_fen(r.balance_after),
                       "; ".join(r.articles), (f"[{r.transaction}] " if r.transaction else "")
-                      + detail)
-    out.print(table)
+                      + detail))
+    emit(f"{person}: events" + (f" of {year}" if year else ""),
+         ("v", "date", "event", "account", "amount", "balance after", "articles", "detail"),
+         lines, Format.JSON if as_json else fmt, right=("amount", "balance after"),
+         records=plain(rows))
     _incomplete([r.detail["message"] for r in rows if r.event == UNREADABLE])
 
 
@@ -117,7 +109,7 @@ def pooling_command(
     region: Annotated[Optional[str], typer.Option(help="only this region")] = None,
     year: Annotated[Optional[int], typer.Option(
         help="pooling year (default: the year of --as-of)")] = None,
-    basis: BasisOption = "business", as_json: Json = False,
+    basis: BasisOption = "business", as_json: Json = False, fmt: FormatOption = Format.TABLE,
 ) -> None:
     """PERSON's yearly pooling usage (普通门诊统筹) as it stood on --as-of."""
     with deployment() as (ledger, _):
@@ -125,19 +117,13 @@ def pooling_command(
             answer = pooling_as_of(ledger, person, _day(as_of), region, year, _basis(basis))
         except LedgerError as error:
             _fail(error)
-    views = answer.years
-    if as_json:
-        typer.echo(json.dumps(plain(answer), ensure_ascii=False, indent=2))
-        _incomplete([bad.message for bad in answer.unreadable])
-        return
-    table = Table(title=f"{person}: pooling as of {as_of} ({basis} dates)")
     names = [f.name for f in dataclasses.fields(PoolingView)]
-    for name in names:
-        table.add_column(name)
-    for view in views:
-        row = plain(view)
-        table.add_row(*(str(row[name]) for name in names))
-    out.print(table)
+    if as_json or fmt is Format.JSON:  # the whole answer: years and what could not be read
+        typer.echo(json.dumps(plain(answer), ensure_ascii=False, indent=2))
+    else:
+        emit(f"{person}: pooling as of {as_of} ({basis} dates)", names,
+             [[plain(view)[name] for name in names] for view in answer.years],
+             fmt, records=plain(answer.years))
     _incomplete([bad.message for bad in answer.unreadable])
 
 

@@ -6,6 +6,7 @@ views live beside the events) and ``GONGJI_REDIS_URL`` (when set, the views live
 
 from __future__ import annotations
 
+import json
 import signal
 import threading
 from collections.abc import Iterator
@@ -19,7 +20,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from ledger import Ledger, open_ledger
 from ledger.settings import SettingsError, load_settings
 from projections import ViewStore, ViewWorker, open_views
-from projections.worker import BATCH_SIZE
+from projections.worker import BATCH_SIZE, WorkerStopped
 
 app = typer.Typer(help="Read models (视图): follow the event log, rebuild, show status.",
                   no_args_is_help=True)
@@ -68,9 +69,11 @@ def run(
     """Apply new events to the views continuously, until SIGINT or SIGTERM.
 
     Resumes from the views' tracking position; each event is applied exactly once. On
-    PostgreSQL the worker wakes on the event store's NOTIFY; on SQLite it polls.
+    PostgreSQL the worker wakes on the event store's NOTIFY; on SQLite it polls. An event
+    it cannot apply stops it (exit 1) with the position, the event and the reason, which
+    `gongji projections status` and the API's /v1/ready then report too.
     """
-    with worker(batch_size) as w:
+    with worker(batch_size) as w, stopped_on_poison():
         if once:
             applied = w.catch_up()
             err.print(f"gongji projections: applied {applied} events; {w.views.kind} views at "
@@ -86,10 +89,23 @@ def run(
     err.print("gongji projections: stopped")
 
 
+@contextmanager
+def stopped_on_poison() -> Iterator[None]:
+    """An event the worker cannot apply: say which and why, exit 1 (no traceback)."""
+    try:
+        yield
+    except WorkerStopped as stop:
+        err.print(f"gongji projections: {stop.failure.message()}", markup=False,
+                  soft_wrap=True)
+        err.print("Fix the cause (or the code), then run the worker again: it resumes at "
+                  "that event.", markup=False, soft_wrap=True)
+        raise typer.Exit(1) from None
+
+
 @app.command()
 def rebuild(batch_size: BatchSize = BATCH_SIZE) -> None:
     """Drop the views and rebuild them from position zero, with a progress bar."""
-    with worker(batch_size) as w, progress_bar() as bar:
+    with worker(batch_size) as w, stopped_on_poison(), progress_bar() as bar:
         task = bar.add_task("rebuilding views", total=w.head())
 
         def advance(position: int, head: int) -> None:
@@ -100,10 +116,24 @@ def rebuild(batch_size: BatchSize = BATCH_SIZE) -> None:
 
 
 @app.command()
-def status() -> None:
-    """The views' position, the log's head and how far behind the views are."""
+def status(
+    check: Annotated[bool, typer.Option(
+        "--check", help="exit 1 when the worker stopped on an event, or the views are more "
+                        "than --max-lag seconds behind (a container healthcheck)")] = False,
+    max_lag: Annotated[float, typer.Option(
+        min=0, help="seconds the views may trail the log under --check")] = 60.0,
+    as_json: Annotated[bool, typer.Option("--json", help="one JSON object")] = False,
+) -> None:
+    """The views' position, the log's head, how far behind the views are (events and
+    seconds), and the event that stopped the worker, if one did."""
     with worker() as w:
-        position, head = w.views.position(), w.head()
-        typer.echo(f"store: {w.views.kind}\nposition: {position}\nhead: {head}\n"
-                   f"behind: {head - position}")
+        state = w.status()
+    if as_json:
+        typer.echo(json.dumps(state.as_dict(), ensure_ascii=False))
+    else:
+        typer.echo(f"store: {state.store}\nposition: {state.position}\nhead: {state.head}\n"
+                   f"behind: {state.lag_events}\nbehind_seconds: {state.lag_seconds:g}\n"
+                   f"stopped: {state.failure.message() if state.failure else 'no'}")
+    if check and (state.failure is not None or state.lag_seconds > max_lag):
+        raise typer.Exit(1)
 

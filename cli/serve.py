@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated
 
 import typer
 
+from ledger.metrics import MULTIPROC_VARIABLE
 from ledger.settings import SettingsError, load_settings
 from policies.book import PolicyBook
 from policies.parameters import ParameterError
@@ -17,25 +23,56 @@ def serve(
     workers: Annotated[int, typer.Option(min=1, help="worker processes (each its own ledger "
                                                       "connection; idempotency is shared)")] = 1,
     log_level: Annotated[str, typer.Option(help="uvicorn log level")] = "info",
-    access_log: Annotated[bool, typer.Option(help="log every request")] = True,
+    access_log: Annotated[bool, typer.Option(help="log every request (method, route "
+                                                  "template, status, duration, request id)")]
+    = True,
 ) -> None:
     """Serve the HTTP API (OpenAPI page at /docs) on the store of GONGJI_DATABASE_URL.
 
     Settings come from the environment: GONGJI_DATABASE_URL (SQLite path or
     postgresql://…), GONGJI_REDIS_URL (optional: idempotency keys in Redis),
-    GONGJI_API_KEYS (JSON: key → role), GONGJI_POLICY_PARAMETERS (JSON). A bad setting
-    stops start-up with a message naming it (exit status 2).
+    GONGJI_API_KEYS (JSON: key → role), GONGJI_POLICY_PARAMETERS (JSON),
+    GONGJI_LOG_FORMAT (text or json), GONGJI_READY_MAX_LAG (seconds). A bad setting
+    stops start-up with a message naming it (exit status 2). With several workers,
+    /metrics sums them (prometheus_client's multiprocess mode, PROMETHEUS_MULTIPROC_DIR).
     """
     import uvicorn
+
+    from api.logs import log_config, log_format
+    from api.probes import max_lag
 
     try:
         settings = load_settings()
         PolicyBook.load(settings.parameters)
+        logging = log_config(log_format(), log_level, access_log)
+        max_lag()
     except (SettingsError, ParameterError) as error:
         typer.echo(f"gongji serve: {error}", err=True)
         raise typer.Exit(2) from None
     if not settings.keys:
         typer.echo("gongji serve: warning: GONGJI_API_KEYS is empty; every request but "
                    "/v1/health will get 401", err=True)
-    uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers,
-                log_level=log_level, access_log=access_log)
+    with metrics_directory(workers):
+        uvicorn.run("api.app:create_app", factory=True, host=host, port=port,
+                    workers=workers, log_level=log_level, access_log=False,
+                    log_config=logging)
+
+
+#: Off: with it, spawned uvicorn workers died at start in the tests (cause not found yet).
+AUTO_MULTIPROCESS = False
+
+
+@contextmanager
+def metrics_directory(workers: int) -> Iterator[None]:
+    """Several workers share their metrics through files (prometheus_client multiprocess
+    mode): a fresh directory of our own unless PROMETHEUS_MULTIPROC_DIR names one."""
+    if workers == 1 or os.environ.get(MULTIPROC_VARIABLE) or not AUTO_MULTIPROCESS:
+        yield
+        return
+    directory = tempfile.mkdtemp(prefix="gongji-metrics-")
+    os.environ[MULTIPROC_VARIABLE] = directory  # the workers are spawned with it
+    try:
+        yield
+    finally:
+        os.environ.pop(MULTIPROC_VARIABLE, None)
+        shutil.rmtree(directory, ignore_errors=True)

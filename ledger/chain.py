@@ -34,6 +34,8 @@ from psycopg import Cursor
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Identifier
 
+from ledger.metrics import CountedInserts
+
 GENESIS = bytes(32)
 BATCH = 10_000
 
@@ -69,7 +71,7 @@ def _links(previous: bytes, ids: Sequence[int], events: Sequence[StoredEvent]) -
     return rows
 
 
-class ChainedSQLiteRecorder(SQLiteApplicationRecorder):
+class ChainedSQLiteRecorder(CountedInserts, SQLiteApplicationRecorder):
     """SQLite application recorder that appends the chain in the insert transaction.
 
     SQLite serialises writers, and the events are inserted (taking the write lock) before
@@ -126,7 +128,7 @@ class ChainedSQLiteRecorder(SQLiteApplicationRecorder):
             return [ChainLink(r[0], r[1], r[2], bytes.fromhex(r[3])) for r in c.fetchall()]
 
 
-class ChainedPostgresRecorder(PostgresApplicationRecorder):
+class ChainedPostgresRecorder(CountedInserts, PostgresApplicationRecorder):
     """PostgreSQL application recorder that appends the chain in the insert transaction.
 
     The library takes ``LOCK TABLE … IN EXCLUSIVE MODE`` on the events table before the

@@ -80,6 +80,27 @@ class FundTotals:
 
 
 @dataclass(frozen=True, slots=True)
+class PersonEntry:
+    """One line of the people look-up: who, where, and the account's state (no balance)."""
+
+    person: str
+    region: str
+    scheme: str
+    has_account: bool
+    status: str
+
+
+@dataclass(frozen=True, slots=True)
+class PersonBalance:
+    """A line of the balances report: a person's balance on a day; region and status now."""
+
+    person: str
+    region: str
+    status: str
+    balance: int
+
+
+@dataclass(frozen=True, slots=True)
 class DailyBalance:
     """A day's closing balance, for each day the balance moved (by value date)."""
 
@@ -141,6 +162,14 @@ class ViewReader:
             ))
         return sorted(views, key=lambda p: (p.region, p.year))
 
+    def people(self, prefix: str = "", region: str | None = None, after: str | None = None,
+               limit: int = 50) -> list[PersonEntry]:
+        """People whose id starts with ``prefix`` (in ``region``), in id order, after
+        ``after``: the look-up of a counter or an auditor who lacks the exact id."""
+        return [PersonEntry(person=r["person"], region=r["region"], scheme=r["scheme"],
+                            has_account=bool(r["has_account"]), status=r["status"])
+                for r in self.views.people(prefix, region, after, limit)]
+
     # -- family, funds, transactions --------------------------------------------------
 
     def family(self, payer: str) -> FamilyView:
@@ -179,6 +208,18 @@ class ViewReader:
             if start is None or day >= start:
                 days.append(DailyBalance(day, row["change"], closing))
         return days
+
+    def balances_on(self, day: dt.date, region: str | None = None) -> list[PersonBalance]:
+        """Every account with a movement on or before ``day`` (by value date), its closing
+        balance of ``day``, and its current region and status; in person-id order."""
+        iso, totals = day.isoformat(), {}
+        for row in self.views.rows(DAILY.name):
+            if row["day"] <= iso:
+                totals[row["person"]] = totals.get(row["person"], 0) + row["change"]
+        accounts = self.views.lookup(ACCOUNTS.name, [(person,) for person in totals])
+        return [PersonBalance(person, row["region"], row["status"], totals[person])
+                for (person,), row in sorted(accounts.items())
+                if region in (None, row["region"])]
 
     def balance_on(self, person: str, day: dt.date) -> int:
         """The closing balance of ``day`` by value date (0 before the first movement)."""

@@ -52,7 +52,9 @@ def free_port() -> int:
 
 @contextmanager
 def running_server(database_url: str, parameters: dict[str, Any] | None = None,
-                   workers: int = 1, log: Path | None = None) -> Iterator[str]:
+                   workers: int = 1, log: Path | None = None,
+                   options: tuple[str, ...] = ("--log-level", "warning", "--no-access-log"),
+                   ) -> Iterator[str]:
     """``gongji serve`` on a free port with these settings; yields its base URL."""
     port = free_port()
     env = {**os.environ, "GONGJI_DATABASE_URL": database_url,
@@ -61,8 +63,7 @@ def running_server(database_url: str, parameters: dict[str, Any] | None = None,
     env.pop("GONGJI_REDIS_URL", None)
     out = open(log, "ab") if log else subprocess.DEVNULL
     process = subprocess.Popen(
-        [GONGJI, "serve", "--port", str(port), "--workers", str(workers),
-         "--log-level", "warning", "--no-access-log"],
+        [GONGJI, "serve", "--port", str(port), "--workers", str(workers), *options],
         env=env, stdout=out, stderr=out,
     )
     url = f"http://127.0.0.1:{port}"

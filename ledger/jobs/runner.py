@@ -13,6 +13,7 @@ year already closed), so a rerun skips the committed part and finishes the rest.
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from uuid import UUID
 
 from eventsourcing.utils import get_topic
 
+from ledger import metrics
 from ledger.account import Account
 from ledger.batch import BatchWriter, Decide
 from ledger.bulk import BulkReader
@@ -55,15 +57,18 @@ def run_batches(
             result = writer.run(work, decide)
             summary.add_batch(result)
             refused: list[tuple[Sequence[object], Outcome]] = []
+            kinds: Counter[str] = Counter()
             for account_id, items in work.items():
                 for item, outcome in zip(items, result.outcomes[account_id], strict=True):
                     summary.add(outcome)
+                    kinds[outcome.kind] += 1
                     if outcome.kind == REJECTED and reject_row is not None:
                         refused.append((reject_row(item, outcome), outcome))
             if rejects is not None:
                 for values, outcome in sorted(refused, key=_line_order):
                     rejects.add(values, outcome.code, outcome.message)
                 rejects.flush()
+            metrics.job_batch(summary.job, kinds, done)
         summary.seconds = time.perf_counter() - started
         if progress is not None:
             progress(done, summary)

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from projections.projection import Key, Row, ViewBatch
-from projections.tables import BY_NAME, TABLES, Table
+from projections.tables import ACCOUNTS, BY_NAME, TABLES, Table
 
 TRACKING_NAME = "Ledger/views"
 
@@ -52,6 +52,20 @@ class ViewStore(ABC):
     def rows(self, table: str, first: Any = None) -> list[Row]:
         """Every row of ``table``, or those whose first key column is ``first``."""
 
+    def people(self, prefix: str, region: str | None, after: str | None,
+               limit: int) -> list[Row]:
+        """Up to ``limit`` account rows whose person id starts with ``prefix`` (and who are
+        in ``region``, when given), in person-id order (code-point order), after ``after``.
+
+        This reads every account row; the SQL store overrides it with an indexed range.
+        """
+        rows = sorted((row for row in self.rows(ACCOUNTS.name)
+                       if row["person"].startswith(prefix)
+                       and (after is None or row["person"] > after)
+                       and region in (None, row["region"])),
+                      key=lambda row: row["person"])
+        return rows[:limit]
+
     def get(self, table: str, key: Key) -> Row | None:
         return self.lookup(table, [key]).get(key)
 
@@ -62,6 +76,14 @@ class ViewStore(ABC):
                                key=lambda row, t=table: tuple(row[k] for k in t.key_names))
             for table in TABLES
         }
+
+    @abstractmethod
+    def failure(self) -> dict[str, Any] | None:
+        """What stopped the worker (see :class:`projections.worker.Failure`), or None."""
+
+    @abstractmethod
+    def record_failure(self, failure: dict[str, Any] | None) -> None:
+        """Keep what stopped the worker where readers see it; None clears it."""
 
     def close(self) -> None:
         """Release connections."""

@@ -15,6 +15,7 @@ class MemoryViews(ViewStore):
 
     def __init__(self) -> None:
         self._position = 0
+        self._failure: dict[str, Any] | None = None
         self._tables: dict[str, dict[Key, Row]] = {t.name: {} for t in TABLES}
 
     def position(self) -> int:
@@ -33,6 +34,12 @@ class MemoryViews(ViewStore):
 
     def reset(self) -> None:
         self.__init__()  # type: ignore[misc]
+
+    def failure(self) -> dict[str, Any] | None:
+        return self._failure
+
+    def record_failure(self, failure: dict[str, Any] | None) -> None:
+        self._failure = failure
 
     def lookup(self, table: str, keys: Sequence[Key]) -> dict[Key, Row]:
         rows = self._tables[table]

@@ -126,6 +126,16 @@ class RedisViews(ViewStore):
                  else self._by_key(generation, table, first))
         return self._read(table, sorted(self.client.smembers(index)))
 
+    def failure(self) -> dict[str, Any] | None:
+        raw = self.client.hget(self.meta, "failure")
+        return json.loads(raw) if raw else None
+
+    def record_failure(self, failure: dict[str, Any] | None) -> None:
+        if failure is None:
+            self.client.hdel(self.meta, "failure")
+        else:
+            self.client.hset(self.meta, "failure", json.dumps(failure, ensure_ascii=False))
+
     def close(self) -> None:
         self.client.close()
 

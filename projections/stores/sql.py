@@ -9,6 +9,7 @@ are named so that they cannot collide.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 from typing import Any
@@ -21,9 +22,11 @@ from eventsourcing.utils import Environment
 from ledger.settings import store_env
 from projections.projection import Key, Row, ViewBatch
 from projections.stores.base import TRACKING_NAME, StalePosition, ViewStore
-from projections.tables import BY_NAME, INT, TABLES, Table
+from projections.tables import ACCOUNTS, BY_NAME, INT, TABLES, TEXT, Table
 
 LOOKUP_CHUNK = 500
+#: The worker's status beside the views (not a view: a rebuild keeps it): ``failure`` → JSON.
+STATUS = Table("status", (("name", TEXT),), set=(("value", TEXT),))
 
 
 class SQLViews(ViewStore):
@@ -67,7 +70,7 @@ class SQLViews(ViewStore):
                 f"ON CONFLICT ({', '.join(table.key_names)}) DO UPDATE SET {', '.join(updates)}")
 
     def _create_views(self, c: Any) -> None:
-        for table in TABLES:
+        for table in (*TABLES, STATUS):
             c.execute(self._view_ddl(table))
         c.execute(f"INSERT INTO {self.tracking_name()} VALUES ({self.mark}, 0) "
                   "ON CONFLICT DO NOTHING", (TRACKING_NAME,))
@@ -102,6 +105,41 @@ class SQLViews(ViewStore):
 
     def _write_rows(self, c: Any, table: Table, rows: list[tuple[Any, ...]]) -> None:
         c.executemany(self._upsert(table), rows)
+
+    #: how person ids compare, so that the range of a prefix is exact (code-point order)
+    binary = ""
+
+    def people(self, prefix: str, region: str | None, after: str | None,
+               limit: int) -> list[Row]:
+        """A range of the accounts' primary key: ``prefix ≤ person < prefix + U+10FFFF``."""
+        person, m = f"person{self.binary}", self.mark
+        where, params = [f"{person} >= {m}", f"{person} < {m}"], [prefix, prefix + "\U0010ffff"]
+        if after is not None:
+            where.append(f"{person} > {m}")
+            params.append(after)
+        if region is not None:
+            where.append(f"region = {m}")
+            params.append(region)
+        with self._transaction(commit=False) as c:
+            c.execute(f"SELECT * FROM {self.table_name(ACCOUNTS)} WHERE {' AND '.join(where)} "
+                      f"ORDER BY {person} LIMIT {m}", (*params, limit))
+            return [dict(row) for row in c.fetchall()]
+
+    def failure(self) -> dict[str, Any] | None:
+        with self._transaction(commit=False) as c:
+            c.execute(f"SELECT value FROM {self.table_name(STATUS)} WHERE name = {self.mark}",
+                      ("failure",))
+            row = c.fetchone()
+        return json.loads(row["value"]) if row else None
+
+    def record_failure(self, failure: dict[str, Any] | None) -> None:
+        with self._transaction(commit=True) as c:
+            c.execute(f"DELETE FROM {self.table_name(STATUS)} WHERE name = {self.mark}",
+                      ("failure",))
+            if failure is not None:
+                c.execute(f"INSERT INTO {self.table_name(STATUS)} (name, value) "
+                          f"VALUES ({self.mark}, {self.mark})",
+                          ("failure", json.dumps(failure, ensure_ascii=False)))
 
     def close(self) -> None:
         self.datastore.close()  # type: ignore[attr-defined]
@@ -165,6 +203,7 @@ class PostgresViews(SQLViews, PostgresTrackingRecorder):
 
     mark = "%s"
     int_type = "BIGINT"
+    binary = ' COLLATE "C"'
 
     def table_name(self, table: Table) -> str:
         return f'"{self.datastore.schema}".gongji_view_{table.name}'
