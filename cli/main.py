@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from cli import audit, conformance, demo, jobs, people, projections, serve
+from cli import audit, cipher, conformance, demo, jobs, people, projections, serve
 
 app = typer.Typer(
     name="gongji",
@@ -18,6 +18,7 @@ app.add_typer(projections.app, name="projections")
 app.add_typer(audit.app, name="audit")
 app.add_typer(jobs.app, name="jobs")
 app.add_typer(people.app, name="people")
+app.add_typer(cipher.app, name="cipher")
 app.command("demo")(demo.demo)
 app.command("serve")(serve.serve)
 

@@ -19,10 +19,10 @@ import orjson
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from eventsourcing.persistence import Mapper
 from eventsourcing.utils import get_topic
 
 from ledger.account import DECEASED, EMIGRATED, SETTLED, Account
+from ledger.crypto import state_decoder  # noqa: F401  (the one codec; re-exported)
 from ledger.transaction import LumpSum, Settlement, Spending, Transaction
 from projections.log import LogRow
 from projections.tables import (
@@ -81,21 +81,6 @@ class ViewBatch:
 
 def _day(value: dict[str, str]) -> str:
     return value["_data_"]  # a DateAsISO transcoding: {"_type_": "date_iso", "_data_": …}
-
-
-def state_decoder(mapper: Mapper[Any]) -> Callable[[bytes], dict[str, Any]]:
-    """The cheapest decoding of stored state the store's settings allow (cipher, zlib)."""
-    if mapper.cipher is None and mapper.compressor is None:
-        return orjson.loads
-
-    def decode(state: bytes) -> dict[str, Any]:
-        if mapper.cipher is not None:
-            state = mapper.cipher.decrypt(state)
-        if mapper.compressor is not None:
-            state = mapper.compressor.decompress(state)
-        return orjson.loads(state)
-
-    return decode
 
 
 class LedgerProjection:
