@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -188,3 +189,54 @@ def recode(events: list[StoredEvent], source: Codec, target: Codec) -> list[Stor
     """The same stored events, decrypted with ``source`` and sealed with ``target``."""
     return [StoredEvent(e.originator_id, e.originator_version, e.topic,
                         target.seal(source.open(e.state))) for e in events]
+
+
+# -- columns of the read models -------------------------------------------------------------
+
+class ViewFields:
+    """Sensitive columns of the read models (birth, retirement and death dates), sealed
+    with deterministic AES-SIV under a key derived from ``GONGJI_CIPHER_KEY``.
+
+    Deterministic, so the same date seals to the same text: a recomputed view equals the
+    stored one (``audit verify``) and a replayed batch writes the same bytes; what that
+    shows is only whether two people share a date. Without a key the columns hold the
+    plain ISO date; :meth:`open` reads either, so views built before the key still read.
+    """
+
+    PREFIX = "siv:"
+
+    def __init__(self, key: str | None) -> None:
+        self._key = None
+        if key:
+            raw = base64.b64decode(check_key(key))
+            self._key = hashlib.sha512(b"gongji views\0" + raw).digest()  # AES-256-SIV
+
+    @classmethod
+    def from_env(cls) -> ViewFields:
+        return cls(configured_key())
+
+    def seal(self, text: str) -> str:
+        if self._key is None or not text:
+            return text
+        from Crypto.Cipher import AES
+
+        sealed, tag = AES.new(self._key, AES.MODE_SIV).encrypt_and_digest(text.encode())
+        return self.PREFIX + base64.b64encode(tag + sealed).decode()
+
+    def open(self, text: str) -> str:
+        if not text.startswith(self.PREFIX):
+            return text
+        if self._key is None:
+            raise CipherKeyError(f"the read models are encrypted but {KEY_VARIABLE} is not "
+                                 "set: set it, or rebuild the views (`gongji projections "
+                                 "rebuild`)")
+        from Crypto.Cipher import AES
+
+        data = base64.b64decode(text[len(self.PREFIX):])
+        try:
+            return AES.new(self._key, AES.MODE_SIV).decrypt_and_verify(
+                data[16:], data[:16]).decode()
+        except ValueError:
+            raise CipherKeyError(f"{KEY_VARIABLE} does not open the read models: they were "
+                                 "built under another key; rebuild them (`gongji projections "
+                                 "rebuild`)") from None

@@ -22,7 +22,7 @@ from typing import Any
 from eventsourcing.utils import get_topic
 
 from ledger.account import DECEASED, EMIGRATED, SETTLED, Account
-from ledger.crypto import state_decoder  # noqa: F401  (the one codec; re-exported)
+from ledger.crypto import ViewFields, state_decoder  # noqa: F401  (re-exported)
 from ledger.transaction import LumpSum, Settlement, Spending, Transaction
 from projections.log import LogRow
 from projections.tables import (
@@ -86,9 +86,11 @@ def _day(value: dict[str, str]) -> str:
 class LedgerProjection:
     """Turns the ledger's stored events into view row changes, batch by batch."""
 
-    def __init__(self, lookup: Lookup, decode: Callable[[bytes], dict[str, Any]] = orjson.loads):
+    def __init__(self, lookup: Lookup, decode: Callable[[bytes], dict[str, Any]] = orjson.loads,
+                 fields: ViewFields | None = None):
         self.lookup = lookup
         self.decode = decode
+        self.seal = (fields or ViewFields.from_env()).seal  # birth/retirement/death dates
         self.people: dict[str, str] = {}  # account id (hex) -> person
         self.account_handlers: dict[str, Callable[[ViewBatch, str, dict[str, Any]], None]] = {
             get_topic(Account.ContributionCredited): self._month_credit,
@@ -164,8 +166,9 @@ class LedgerProjection:
         change[0]["balance"] = change[0].get("balance", 0)
         change[1].update(
             account_id=account_id, region=d["region"], scheme=d["scheme"],
-            has_account=int(d["has_account"]), birth_date=_day(d["birth_date"]),
-            retired_on=_day(retired) if retired else "", status="active", death_date="",
+            has_account=int(d["has_account"]), birth_date=self.seal(_day(d["birth_date"])),
+            retired_on=self.seal(_day(retired)) if retired else "", status="active",
+            death_date="",
             version=1,
         )
 
@@ -186,7 +189,7 @@ class LedgerProjection:
         self._move(batch, person, f"{d['year'] + 1}-01-01", d["amount"])
 
     def _retired(self, batch: ViewBatch, person: str, d: dict[str, Any]) -> None:
-        batch.set(ACCOUNTS.name, (person,), retired_on=_day(d["date"]))
+        batch.set(ACCOUNTS.name, (person,), retired_on=self.seal(_day(d["date"])))
 
     def _pooled(self, batch: ViewBatch, person: str, d: dict[str, Any], sign: int = 1) -> None:
         added = batch.row(POOLING.name, (person, d["region"], d["year"]))[0]
@@ -219,7 +222,8 @@ class LedgerProjection:
         batch.set(ACCOUNTS.name, (person,), status=EMIGRATED)
 
     def _died(self, batch: ViewBatch, person: str, d: dict[str, Any]) -> None:
-        batch.set(ACCOUNTS.name, (person,), status=DECEASED, death_date=_day(d["date"]))
+        batch.set(ACCOUNTS.name, (person,), status=DECEASED,
+                  death_date=self.seal(_day(d["date"])))
 
     def _inherited(self, batch: ViewBatch, person: str, d: dict[str, Any]) -> None:
         self._dated_debit(batch, person, d)

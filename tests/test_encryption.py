@@ -34,13 +34,14 @@ from api import create_app
 from api.idempotency import RedisStore, SqlStore, once
 from cli.main import app as cli
 from ledger import Ledger, open_ledger
-from ledger.commands import EnrollPerson, RecordContribution
+from ledger.commands import EnrollPerson, RecordContribution, RecordRetirement
 from ledger.crypto import CipherKeyError, Codec, new_key
 from ledger.ids import account_id
 from ledger.jobs import credit_month
 from ledger.settings import SettingsError, load_settings
 from policies.errors import LedgerError
-from projections import ViewReader, ViewWorker, open_views
+from projections import ViewReader, ViewStore, ViewWorker, open_views
+from projections.stores.memory import MemoryViews
 
 PERSON = "330102198007151234"  # shaped like a resident identity number (公民身份号码)
 BORN = "1980-07-15"
@@ -178,17 +179,47 @@ def test_batch_jobs_write_encrypted_bodies(encrypted: Ledger, tmp_path: Path) ->
     assert [encrypted.account_view(n).balance for n in names] == [6000, 6002, 6004, 6006]
 
 
-def test_the_projection_worker_decrypts(encrypted: Ledger) -> None:
+@pytest.fixture(params=["sql", pytest.param("redis", marks=pytest.mark.redis)])
+def view_store(request: pytest.FixtureRequest, encrypted: Ledger) -> Iterator[ViewStore]:
+    redis_url = request.getfixturevalue("redis_url") if request.param == "redis" else None
+    store = open_views(database_of(encrypted), redis_url)
+    yield store
+    store.close()
+
+
+def test_the_projection_worker_decrypts_and_views_seal_the_dates(
+        encrypted: Ledger, view_store: ViewStore) -> None:
     scenario(encrypted, close=False)
-    views = open_views(database_of(encrypted))
-    try:
-        applied = ViewWorker(encrypted.recorder, encrypted.mapper, views).catch_up()
-        assert applied == encrypted.recorder.max_notification_id()
-        reader = ViewReader(views, encrypted.book)
-        assert (reader.account("A").balance, reader.account("B").balance) == (25000, 0)
-        assert reader.account("A") == encrypted.account_view("A")
-    finally:
-        views.close()
+    enroll_with_history(encrypted)
+    encrypted.retire(RecordRetirement(person=PERSON, date="2024-06-30"))
+    applied = ViewWorker(encrypted.recorder, encrypted.mapper, view_store).catch_up()
+    assert applied == encrypted.recorder.max_notification_id()
+    reader = ViewReader(view_store, encrypted.book)
+    assert (reader.account("A").balance, reader.account("B").balance) == (25000, 0)
+    for person in ("A", "B", PERSON):
+        assert reader.account(person) == encrypted.account_view(person)
+    assert reader.account(PERSON).category == "retired"
+
+    stored = view_store.get("accounts", (PERSON,))
+    assert stored is not None
+    assert stored["birth_date"].startswith("siv:") and stored["retired_on"].startswith("siv:")
+    dump = json.dumps(view_store.dump())
+    for date in (BORN, "2024-06-30", "1980-01-01", "1982-01-01"):
+        assert date not in dump
+    # deterministic: a recompute equals the stored views (what audit verify compares)
+    memory = MemoryViews()
+    ViewWorker(encrypted.recorder, encrypted.mapper, memory).catch_up()
+    assert memory.dump() == view_store.dump()
+
+
+def test_views_sealed_under_one_key_are_refused_under_another(encrypted: Ledger,
+                                                              monkeypatch) -> None:
+    enroll_with_history(encrypted)
+    views = MemoryViews()
+    ViewWorker(encrypted.recorder, encrypted.mapper, views).catch_up()
+    monkeypatch.setenv("GONGJI_CIPHER_KEY", OTHER_KEY)
+    with pytest.raises(CipherKeyError, match="rebuild them"):
+        ViewReader(views, encrypted.book).account(PERSON)
 
 
 def test_audit_verify_works_with_the_key_and_fails_clearly_without(
