@@ -27,7 +27,7 @@ from api_support import AGENCY, auth, settings
 from conftest import PARAMETERS
 from fastapi.testclient import TestClient
 from jobs_support import contributions, enroll_many
-from test_projections_views import database_of, scenario
+from test_projections_views import database_of, scenario, views  # noqa: F401  (fixture)
 from typer.testing import CliRunner
 
 from api import create_app
@@ -179,37 +179,35 @@ def test_batch_jobs_write_encrypted_bodies(encrypted: Ledger, tmp_path: Path) ->
     assert [encrypted.account_view(n).balance for n in names] == [6000, 6002, 6004, 6006]
 
 
-@pytest.fixture(params=["sql", pytest.param("redis", marks=pytest.mark.redis)])
-def view_store(request: pytest.FixtureRequest, encrypted: Ledger) -> Iterator[ViewStore]:
-    redis_url = request.getfixturevalue("redis_url") if request.param == "redis" else None
-    store = open_views(database_of(encrypted), redis_url)
-    yield store
-    store.close()
+@pytest.fixture
+def ledger(encrypted: Ledger) -> Ledger:
+    """conftest's ledger, with the key: what the ``views`` fixture (SQL, Redis) follows."""
+    return encrypted
 
 
 def test_the_projection_worker_decrypts_and_views_seal_the_dates(
-        encrypted: Ledger, view_store: ViewStore) -> None:
+        encrypted: Ledger, views: ViewStore) -> None:
     scenario(encrypted, close=False)
     enroll_with_history(encrypted)
     encrypted.retire(RecordRetirement(person=PERSON, date="2024-06-30"))
-    applied = ViewWorker(encrypted.recorder, encrypted.mapper, view_store).catch_up()
+    applied = ViewWorker(encrypted.recorder, encrypted.mapper, views).catch_up()
     assert applied == encrypted.recorder.max_notification_id()
-    reader = ViewReader(view_store, encrypted.book)
+    reader = ViewReader(views, encrypted.book)
     assert (reader.account("A").balance, reader.account("B").balance) == (25000, 0)
     for person in ("A", "B", PERSON):
         assert reader.account(person) == encrypted.account_view(person)
     assert reader.account(PERSON).category == "retired"
 
-    stored = view_store.get("accounts", (PERSON,))
+    stored = views.get("accounts", (PERSON,))
     assert stored is not None
     assert stored["birth_date"].startswith("siv:") and stored["retired_on"].startswith("siv:")
-    dump = json.dumps(view_store.dump())
+    dump = json.dumps(views.dump())
     for date in (BORN, "2024-06-30", "1980-01-01", "1982-01-01"):
         assert date not in dump
     # deterministic: a recompute equals the stored views (what audit verify compares)
     memory = MemoryViews()
     ViewWorker(encrypted.recorder, encrypted.mapper, memory).catch_up()
-    assert memory.dump() == view_store.dump()
+    assert memory.dump() == views.dump()
 
 
 def test_views_sealed_under_one_key_are_refused_under_another(encrypted: Ledger,
