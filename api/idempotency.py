@@ -22,6 +22,8 @@ hash of the request. Responses stored before the key was set stay readable.
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import json
 import sqlite3
 import threading
@@ -51,12 +53,23 @@ class Stored:
 
 
 class Bodies:
-    """Response bodies to stored text and back: JSON, AES-GCM encrypted under a key."""
+    """Response bodies to stored text and back (JSON, AES-GCM encrypted under a key), and
+    the client's key as stored."""
 
     PREFIX = "aes:"
 
     def __init__(self, cipher: Cipher | None) -> None:
         self.cipher = cipher
+        secret = getattr(cipher, "key", None)
+        self._mac = None if secret is None else \
+            hashlib.sha256(b"gongji idempotency\0" + secret).digest()
+
+    def key(self, key: str) -> str:
+        """The client's key as stored: keyed-hashed when encrypting (a client may put a
+        person's id in its Idempotency-Key), as sent otherwise."""
+        if self._mac is None:
+            return key
+        return "h:" + hmac.new(self._mac, key.encode(), "sha256").hexdigest()[:40]
 
     def dump(self, body: Any) -> str:
         text = json.dumps(body, ensure_ascii=False)
@@ -168,7 +181,7 @@ class SqlStore:
         return cursor.rowcount, cursor.fetchall()
 
     def reserve(self, scope: str, key: str, fingerprint: str) -> Stored | None:
-        now = time.time()
+        now, sent, key = time.time(), key, self._bodies.key(key)
         inserted, _ = self._execute(
             f"INSERT INTO {self._table} (scope, key, fingerprint, created_at)"
             " VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING", scope, key, fingerprint, now,
@@ -187,21 +200,22 @@ class SqlStore:
             scope, key,
         )
         if not rows:  # released between our insert and select: try again
-            return self.reserve(scope, key, fingerprint)
+            return self.reserve(scope, sent, fingerprint)
         fingerprint_held, status, body = rows[0]
-        return Stored(fingerprint_held, status, None if body is None else self._bodies.load(body, key))
+        return Stored(fingerprint_held, status,
+                      None if body is None else self._bodies.load(body, sent))
 
     def complete(self, scope: str, key: str, fingerprint: str, status: int,
                  body: Any) -> None:
         self._execute(
             f"UPDATE {self._table} SET status = ?, body = ? WHERE scope = ? AND key = ?",
-            status, self._bodies.dump(body), scope, key,
+            status, self._bodies.dump(body), scope, self._bodies.key(key),
         )
 
     def release(self, scope: str, key: str) -> None:
         self._execute(
             f"DELETE FROM {self._table} WHERE scope = ? AND key = ? AND status IS NULL",
-            scope, key,
+            scope, self._bodies.key(key),
         )
 
     def close(self) -> None:
@@ -218,9 +232,8 @@ class RedisStore:
         self._bodies = Bodies(cipher)
         self._redis = redis.Redis.from_url(url)
 
-    @staticmethod
-    def _name(scope: str, key: str) -> str:
-        return f"gongji:idempotency:{scope}:{key}"
+    def _name(self, scope: str, key: str) -> str:
+        return f"gongji:idempotency:{scope}:{self._bodies.key(key)}"
 
     def reserve(self, scope: str, key: str, fingerprint: str) -> Stored | None:
         name = self._name(scope, key)

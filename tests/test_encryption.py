@@ -251,24 +251,41 @@ def test_audit_verify_works_with_the_key_and_fails_clearly_without(
 # -- idempotency bodies ---------------------------------------------------------------------
 
 BODY = {"person": PERSON, "birth_date": BORN, "balance": "0.00"}
+CLIENT_KEY = f"enroll-{PERSON}"  # clients put what they like in an Idempotency-Key
 
 
 def test_sql_idempotency_bodies_are_encrypted_with_the_key(encrypted: Ledger,
                                                          database_url: str) -> None:
     store = SqlStore(database_url, Codec.of(encrypted.mapper).cipher)
     try:
-        assert once(store, "caller", "k1", "f1", lambda: (201, BODY)) == (201, BODY, False)
-        assert once(store, "caller", "k1", "f1", lambda: (500, None)) == (201, BODY, True)
+        assert once(store, "caller", CLIENT_KEY, "f1", lambda: (201, BODY)) == \
+            (201, BODY, False)
+        assert once(store, "caller", CLIENT_KEY, "f1", lambda: (500, None)) == \
+            (201, BODY, True)
+        with pytest.raises(LedgerError) as other:  # another request, same key
+            once(store, "caller", CLIENT_KEY, "f2", lambda: (500, None))
+        assert other.value.code == "duplicate_conflict"
         assert_no_personal_data(stored_rows(encrypted, "idempotency"))
     finally:
         store.close()
-    plain = SqlStore(database_url)  # a deployment that lost the key: refused, not a 500
+    plain = SqlStore(database_url)  # without the key: a new key, never a 500
     try:
-        with pytest.raises(LedgerError, match="encrypted under another key") as caught:
-            once(plain, "caller", "k1", "f1", lambda: (500, None))
-        assert caught.value.code == "duplicate_conflict"
+        assert once(plain, "caller", CLIENT_KEY, "f1", lambda: (201, {})) == (201, {}, False)
     finally:
         plain.close()
+
+
+def test_a_response_sealed_under_another_key_is_refused_not_a_500() -> None:
+    """Defensive: a stored body that the current key cannot open is a 409, never a 500."""
+    from api.idempotency import Bodies
+    from ledger.crypto import field_cipher
+
+    sealed = Bodies(field_cipher(KEY)).dump(BODY)
+    assert sealed.startswith("aes:") and Bodies(field_cipher(KEY)).load(sealed, "k") == BODY
+    for reader in (Bodies(field_cipher(OTHER_KEY)), Bodies(None)):
+        with pytest.raises(LedgerError, match="encrypted under another key") as caught:
+            reader.load(sealed, "k1")
+        assert caught.value.code == "duplicate_conflict"
 
 
 @pytest.mark.redis
@@ -279,17 +296,21 @@ def test_redis_idempotency_bodies_are_encrypted_with_the_key(redis_url: str, key
 
     store = RedisStore(redis_url, field_cipher())
     try:
-        assert once(store, "caller", "k1", "f1", lambda: (201, BODY)) == (201, BODY, False)
-        assert once(store, "caller", "k1", "f1", lambda: (500, None)) == (201, BODY, True)
+        assert once(store, "caller", CLIENT_KEY, "f1", lambda: (201, BODY)) == \
+            (201, BODY, False)
+        assert once(store, "caller", CLIENT_KEY, "f1", lambda: (500, None)) == \
+            (201, BODY, True)
     finally:
         store.close()
     client = redis.Redis.from_url(redis_url)
     try:
-        raw = client.get("gongji:idempotency:caller:k1")
+        names = client.keys("gongji:idempotency:caller:*")
+        assert len(names) == 1
+        raw = client.get(names[0])
     finally:
         client.close()
     assert raw is not None and json.loads(raw)["body"].startswith("aes:")
-    assert_no_personal_data([raw])
+    assert_no_personal_data([names[0] + b"|" + raw])
 
 
 def test_the_api_stores_encrypted_responses_and_replays_them(encrypted: Ledger,
