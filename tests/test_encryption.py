@@ -431,3 +431,45 @@ def test_rekey_encrypts_a_plain_store(database_url: str, tmp_path: Path, admin,
         assert_no_personal_data(stored_rows(copy, "events"))
     finally:
         copy.close()
+
+
+# -- the two AES libraries ------------------------------------------------------------------
+
+def test_a_store_written_with_pycryptodome_is_read_with_cryptography(
+        keyed: str, database_url: str) -> None:
+    """Both of eventsourcing's AES-GCM ciphers store nonce, tag, ciphertext: either library
+    reads what the other wrote (the faster one is used when both are installed)."""
+    from ledger.crypto import FAST_TOPIC, PYCRYPTODOME_TOPIC, cipher_topic
+
+    assert cipher_topic() == FAST_TOPIC
+    slow = open_ledger(database_url, PARAMETERS, env={"CIPHER_TOPIC": PYCRYPTODOME_TOPIC})
+    try:
+        assert type(slow.mapper.cipher).__module__ == "eventsourcing.cipher"
+        enroll_with_history(slow)
+    finally:
+        slow.close()
+    fast = open_ledger(database_url, PARAMETERS)
+    try:
+        assert type(fast.mapper.cipher).__module__ == "eventsourcing.cryptography"
+        assert fast.account_view(PERSON).balance == 30000
+        assert_no_personal_data(stored_rows(fast, "events"))
+    finally:
+        fast.close()
+
+
+def siv(key: bytes, fast: bool):
+    from ledger.crypto import _Siv
+
+    sealer = _Siv(key)
+    sealer.fast = fast
+    return sealer
+
+
+def test_view_dates_seal_alike_with_either_library() -> None:
+    key = bytes(range(64))
+    sealed = siv(key, fast=True).encrypt(BORN.encode())
+    assert siv(key, fast=False).encrypt(BORN.encode()) == sealed  # deterministic, same bytes
+    for fast in (True, False):
+        assert siv(key, fast).decrypt(sealed) == BORN.encode()
+        with pytest.raises(ValueError):
+            siv(bytes(64), fast).decrypt(sealed)
