@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from ledger.crypto import check_database_key
 from ledger.settings import SettingsError, load_settings
 from policies.book import PolicyBook
 from policies.parameters import ParameterError
@@ -31,6 +32,7 @@ def serve(
     try:
         settings = load_settings()
         PolicyBook.load(settings.parameters)
+        check_database_key(settings.database_url)  # GONGJI_CIPHER_KEY opens the store
     except (SettingsError, ParameterError) as error:
         typer.echo(f"gongji serve: {error}", err=True)
         raise typer.Exit(2) from None

@@ -248,6 +248,24 @@ def test_audit_verify_works_with_the_key_and_fails_clearly_without(
         assert KEY not in text and OTHER_KEY not in text
 
 
+def test_serve_refuses_to_start_without_the_key(encrypted: Ledger, database_url: str) -> None:
+    """``gongji serve`` checks the key before starting workers: exit 2, one paragraph."""
+    import os
+    import subprocess
+
+    from api_support import GONGJI, free_port
+
+    enroll_with_history(encrypted)
+    for key, says in (("", "encrypted but GONGJI_CIPHER_KEY is not set"),
+                      (OTHER_KEY, "GONGJI_CIPHER_KEY does not decrypt")):
+        env = {**os.environ, "GONGJI_DATABASE_URL": database_url, "GONGJI_CIPHER_KEY": key}
+        done = subprocess.run([GONGJI, "serve", "--port", str(free_port())], env=env,
+                              capture_output=True, text=True, timeout=60)
+        assert done.returncode == 2
+        assert says in done.stderr and "Traceback" not in done.stderr
+        assert len(done.stderr.strip().splitlines()) == 1
+
+
 # -- idempotency bodies ---------------------------------------------------------------------
 
 BODY = {"person": PERSON, "birth_date": BORN, "balance": "0.00"}
