@@ -25,16 +25,12 @@ def new_key_command(
 ) -> None:
     """Print a new random AES key (base64) for GONGJI_CIPHER_KEY.
 
-    Keep it in a secret store, never beside the database: without it the events cannot
-    be read, and with it anyone holding a copy of the database can.
+    Keep it in a secret store, never beside the database: without it the
+    events cannot be read, and with it anyone holding a copy can read them.
     """
     if size not in (16, 24, 32):
         raise typer.BadParameter("16, 24 or 32", param_hint="--size")
-    try:
-        typer.echo(new_key(size))
-    except SettingsError as error:
-        err.print(f"gongji: {error}")
-        raise typer.Exit(2) from None
+    typer.echo(new_key(size))
 
 
 @app.command("rekey")
@@ -48,15 +44,20 @@ def rekey_command(
 ) -> None:
     """Rotate the key (密钥轮换): copy the store into TARGET under a new key.
 
-    Reads GONGJI_DATABASE_URL with GONGJI_CIPHER_KEY and writes every event and snapshot,
-    re-encrypted with GONGJI_NEW_CIPHER_KEY, into TARGET (an append-only store is never
-    rewritten in place). Also encrypts a plain store (source without a key).
+    Reads GONGJI_DATABASE_URL with GONGJI_CIPHER_KEY and writes every event
+    and snapshot, re-encrypted with GONGJI_NEW_CIPHER_KEY, into TARGET: an
+    append-only store is never rewritten in place. Without GONGJI_CIPHER_KEY
+    it encrypts a plain store.
 
-    Stop the API, the jobs and the projection worker first. The source's hash chain is
-    verified before the copy and the copy is read back and checked after it. Then point
-    GONGJI_DATABASE_URL at TARGET, set GONGJI_CIPHER_KEY to the new key, run
-    `gongji projections rebuild`, anchor the new chain head, and keep the old store
-    (and key) only as long as your retention rules require. Exit 2 if the copy is refused.
+    Stop the API, the jobs and the projection worker first. The source's
+    hash chain is verified before the copy; the copy is read back and
+    checked after it. Then set GONGJI_DATABASE_URL to TARGET and
+    GONGJI_CIPHER_KEY to the new key, run `gongji projections rebuild`,
+    anchor the new chain head (printed on stdout), and keep the old store
+    and key only as long as your retention rules require.
+
+    Exit status 2 if the copy is refused; drop a TARGET that failed its
+    check (a partly written TARGET is refused by the next rekey).
     """
     new = os.environ.get(NEW_KEY_VARIABLE, "").strip() or None
     try:
