@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 from typing import Annotated
 
+import psycopg
 import typer
+from eventsourcing.persistence import PersistenceError
 
 from cli.projections import err, progress_bar
 from cli.tables import figures
@@ -84,6 +87,10 @@ def rekey_command(
             copy.close()
     except SettingsError as error:
         err.print(f"gongji: {error}")
+        raise typer.Exit(2) from None
+    except (OSError, PersistenceError, sqlite3.Error, psycopg.Error) as error:
+        err.print(f"gongji: the target store {target!r} cannot be used: "
+                  f"{type(error).__name__}: {str(error).strip()}")
         raise typer.Exit(2) from None
     finally:
         source.close()
