@@ -427,6 +427,10 @@ def test_rekey_refuses_a_tampered_source_and_a_full_target(
     text = " ".join(refused.output.split())
     assert refused.exit_code == 2 and "hash chain is broken" in text and "event #3" in text
 
+    refused = runner.invoke(cli, ["cipher", "rekey", str(tmp_path / "no" / "such" / "x.db")])
+    assert refused.exit_code == 2 and "cannot be used" in refused.output
+    assert "Traceback" not in refused.output
+
     monkeypatch.delenv("GONGJI_NEW_CIPHER_KEY")
     refused = runner.invoke(cli, ["cipher", "rekey", target])
     assert refused.exit_code == 2 and "GONGJI_NEW_CIPHER_KEY is not set" in refused.output
