@@ -31,8 +31,8 @@ def serve(
 
     try:
         settings = load_settings()
-        PolicyBook.load(settings.parameters)
-        check_database_key(settings.database_url)  # GONGJI_CIPHER_KEY opens the store
+        book = PolicyBook.load(settings.parameters)
+        check_database_key(settings.database_url, book)  # GONGJI_CIPHER_KEY opens the store
     except (SettingsError, ParameterError) as error:
         typer.echo(f"gongji serve: {error}", err=True)
         raise typer.Exit(2) from None

@@ -288,20 +288,20 @@ class _Siv:
         return AES.new(self.key, AES.MODE_SIV).decrypt_and_verify(data[16:], data[:16])
 
 
-def check_database_key(database_url: str) -> None:
+def check_database_key(database_url: str, book: Any) -> None:
     """Check the deployment's key against an existing store, creating nothing: for a
     command (``gongji serve``) to refuse a wrong or missing key before it starts workers.
     A store that is absent or unreachable is left to the commands that open it."""
     from ledger.core import LedgerCore  # ledger.core imports this module
     from ledger.settings import store_env
-    from policies.book import PolicyBook
 
     env = store_env(database_url)
     path = env.get("SQLITE_DBNAME")
     if path is not None and (path == ":memory:" or not os.path.exists(path)):
         return
     try:
-        LedgerCore(PolicyBook.load({}), database_url, env={"CREATE_TABLE": "n"}).close()
+        LedgerCore(book, database_url,
+                   env={"CREATE_TABLE": "n", "POSTGRES_CONNECT_TIMEOUT": "5"}).close()
     except CipherKeyError:
         raise
     except Exception:  # noqa: BLE001 — not this check's business (see the docstring)
