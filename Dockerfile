@@ -11,7 +11,7 @@ COPY projections ./projections
 COPY api ./api
 COPY cli ./cli
 COPY conformance ./conformance
-RUN pip install . \
+RUN pip install .[crypto] \
     && useradd --system --uid 10001 --home /app gongji \
     && mkdir -p /data && chown gongji /data
 

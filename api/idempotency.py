@@ -12,10 +12,18 @@ database as the events (table ``gongji_idempotency``, created if missing) or, wh
 ``GONGJI_REDIS_URL`` is set, in Redis; either survives a restart and is shared by every
 worker. Completed SQL entries are kept until an operator prunes them by ``created_at``;
 Redis entries expire after :data:`REDIS_RETENTION_SECONDS`.
+
+Stored responses name people and amounts, so when ``GONGJI_CIPHER_KEY`` is set they are
+kept AES-GCM encrypted with the events' key (``aes:`` + base64, see :class:`Bodies`); the
+key columns hold only the caller's id (a hash of its API key), the client's key and a
+hash of the request. Responses stored before the key was set stay readable.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import json
 import sqlite3
 import threading
@@ -24,6 +32,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from eventsourcing.persistence import Cipher
+
+from ledger.crypto import field_cipher
 from ledger.settings import store_env
 from policies.errors import ErrorCode, LedgerError
 
@@ -39,6 +50,51 @@ class Stored:
     fingerprint: str
     status: int | None = None
     body: Any = None
+
+
+class Bodies:
+    """Response bodies to stored text and back (JSON, AES-GCM encrypted under a key), and
+    the client's key as stored."""
+
+    PREFIX = "aes:"
+
+    def __init__(self, cipher: Cipher | None) -> None:
+        self.cipher = cipher
+        secret = getattr(cipher, "key", None)
+        self._mac = None if secret is None else \
+            hashlib.sha256(b"gongji idempotency\0" + secret).digest()
+
+    def key(self, key: str) -> str:
+        """The client's key as stored: keyed-hashed when encrypting (a client may put a
+        person's id in its Idempotency-Key), as sent otherwise."""
+        if self._mac is None:
+            return key
+        return "h:" + hmac.new(self._mac, key.encode(), "sha256").hexdigest()[:40]
+
+    def dump(self, body: Any) -> str:
+        text = json.dumps(body, ensure_ascii=False)
+        if self.cipher is None:
+            return text
+        return self.PREFIX + base64.b64encode(self.cipher.encrypt(text.encode())).decode()
+
+    def load(self, text: Any, key: str) -> Any:
+        """The body stored as ``text``; one sealed under another key (the key was rotated
+        or unset since) is refused as ``duplicate_conflict``, never a 500."""
+        if not isinstance(text, str):  # a Redis entry from before bodies were text
+            return text
+        if text.startswith(self.PREFIX):
+            try:
+                if self.cipher is None:
+                    raise ValueError("no key")
+                text = self.cipher.decrypt(base64.b64decode(text[len(self.PREFIX):])).decode()
+            except ValueError:
+                raise LedgerError(
+                    ErrorCode.DUPLICATE_CONFLICT,
+                    f"Idempotency-Key {key!r} was used before, but its stored response is "
+                    "encrypted under another key than GONGJI_CIPHER_KEY and cannot be "
+                    "replayed; check whether that request took effect, then use a new key",
+                ) from None
+        return json.loads(text)
 
 
 class Store(Protocol):
@@ -81,7 +137,8 @@ def once(store: Store, scope: str, key: str, fingerprint: str,
 class SqlStore:
     """Keys in a table of the event store's own SQLite or PostgreSQL database."""
 
-    def __init__(self, database_url: str) -> None:
+    def __init__(self, database_url: str, cipher: Cipher | None = None) -> None:
+        self._bodies = Bodies(cipher)
         env = store_env(database_url)
         self._postgres = env["PERSISTENCE_MODULE"] == "eventsourcing.postgres"
         if self._postgres:
@@ -124,7 +181,7 @@ class SqlStore:
         return cursor.rowcount, cursor.fetchall()
 
     def reserve(self, scope: str, key: str, fingerprint: str) -> Stored | None:
-        now = time.time()
+        now, sent, key = time.time(), key, self._bodies.key(key)
         inserted, _ = self._execute(
             f"INSERT INTO {self._table} (scope, key, fingerprint, created_at)"
             " VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING", scope, key, fingerprint, now,
@@ -143,21 +200,22 @@ class SqlStore:
             scope, key,
         )
         if not rows:  # released between our insert and select: try again
-            return self.reserve(scope, key, fingerprint)
+            return self.reserve(scope, sent, fingerprint)
         fingerprint_held, status, body = rows[0]
-        return Stored(fingerprint_held, status, None if body is None else json.loads(body))
+        return Stored(fingerprint_held, status,
+                      None if body is None else self._bodies.load(body, sent))
 
     def complete(self, scope: str, key: str, fingerprint: str, status: int,
                  body: Any) -> None:
         self._execute(
             f"UPDATE {self._table} SET status = ?, body = ? WHERE scope = ? AND key = ?",
-            status, json.dumps(body, ensure_ascii=False), scope, key,
+            status, self._bodies.dump(body), scope, self._bodies.key(key),
         )
 
     def release(self, scope: str, key: str) -> None:
         self._execute(
             f"DELETE FROM {self._table} WHERE scope = ? AND key = ? AND status IS NULL",
-            scope, key,
+            scope, self._bodies.key(key),
         )
 
     def close(self) -> None:
@@ -168,14 +226,14 @@ class SqlStore:
 class RedisStore:
     """Keys in Redis: a reservation expires by itself if its worker dies."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, cipher: Cipher | None = None) -> None:
         import redis
 
+        self._bodies = Bodies(cipher)
         self._redis = redis.Redis.from_url(url)
 
-    @staticmethod
-    def _name(scope: str, key: str) -> str:
-        return f"gongji:idempotency:{scope}:{key}"
+    def _name(self, scope: str, key: str) -> str:
+        return f"gongji:idempotency:{scope}:{self._bodies.key(key)}"
 
     def reserve(self, scope: str, key: str, fingerprint: str) -> Stored | None:
         name = self._name(scope, key)
@@ -185,14 +243,17 @@ class RedisStore:
         raw = self._redis.get(name)
         if raw is None:  # expired or released meanwhile
             return self.reserve(scope, key, fingerprint)
-        return Stored(**json.loads(raw))
+        held = json.loads(raw)
+        if "body" in held:
+            held["body"] = self._bodies.load(held["body"], key)
+        return Stored(**held)
 
     def complete(self, scope: str, key: str, fingerprint: str, status: int,
                  body: Any) -> None:
         self._redis.set(
             self._name(scope, key),
-            json.dumps({"fingerprint": fingerprint, "status": status, "body": body},
-                       ensure_ascii=False),
+            json.dumps({"fingerprint": fingerprint, "status": status,
+                        "body": self._bodies.dump(body)}),
             ex=REDIS_RETENTION_SECONDS,
         )
 
@@ -203,6 +264,8 @@ class RedisStore:
         self._redis.close()
 
 
-def open_store(database_url: str, redis_url: str | None) -> Store:
-    """Redis when the deployment has it, else the event store's database."""
-    return RedisStore(redis_url) if redis_url else SqlStore(database_url)
+def open_store(database_url: str, redis_url: str | None, cipher_key: str | None = None) -> Store:
+    """Redis when the deployment has it, else the event store's database; bodies encrypted
+    under ``cipher_key`` (default ``GONGJI_CIPHER_KEY``) when there is one."""
+    cipher = field_cipher(cipher_key)
+    return RedisStore(redis_url, cipher) if redis_url else SqlStore(database_url, cipher)

@@ -34,10 +34,10 @@ def deployment() -> Iterator[tuple[Ledger, ViewStore]]:
     """The deployment's ledger and view store (from the environment), closed afterwards."""
     try:
         settings = load_settings()
+        ledger = open_ledger(settings.database_url, settings.parameters)  # checks the key
     except SettingsError as error:
         err.print(f"gongji: {error}")
         raise typer.Exit(2) from None
-    ledger = open_ledger(settings.database_url, settings.parameters)
     views = open_views(settings.database_url, settings.redis_url)
     try:
         yield ledger, views

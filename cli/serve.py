@@ -11,6 +11,7 @@ from typing import Annotated
 
 import typer
 
+from ledger.crypto import check_database_key
 from ledger.metrics import MULTIPROC_VARIABLE
 from ledger.settings import SettingsError, load_settings
 from policies.book import PolicyBook
@@ -43,7 +44,8 @@ def serve(
 
     try:
         settings = load_settings()
-        PolicyBook.load(settings.parameters)
+        book = PolicyBook.load(settings.parameters)
+        check_database_key(settings.database_url, book)  # GONGJI_CIPHER_KEY opens the store
         logging = log_config(log_format(), log_level, access_log)
         max_lag()
     except (SettingsError, ParameterError) as error:

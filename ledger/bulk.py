@@ -125,6 +125,30 @@ class BulkReader:
                 return
             cursor = ids[-1]
 
+    # -- every snapshot (for a copy of the store) ---------------------------------------
+
+    def snapshot_rows(self, batch: int) -> Iterator[list[StoredEvent]]:
+        """Every stored snapshot as stored, in key order, ``batch`` rows at a time."""
+        recorder = self.snapshots
+        if recorder is None:
+            return
+        mark = "%s" if self.postgres else "?"
+        table = self._table(recorder) if self.postgres else recorder.events_table_name
+        last: tuple[Any, int] | None = None
+        while True:
+            where = (f"WHERE (originator_id, originator_version) > ({mark}, {mark}) "
+                     if last else "")
+            sql = (f"SELECT {_COLUMNS} FROM {table} {where}"
+                   f"ORDER BY originator_id, originator_version LIMIT {int(batch)}")
+            rows = self._select(recorder, sql, list(last) if last else [])
+            if rows:
+                yield rows
+            if len(rows) < batch:
+                return
+            tail = rows[-1]
+            last = (tail.originator_id if self.postgres else tail.originator_id.hex,
+                    tail.originator_version)
+
     # -- plumbing -----------------------------------------------------------------------
 
     def _table(self, recorder: Any) -> str:

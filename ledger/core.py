@@ -23,6 +23,7 @@ from eventsourcing.persistence import IntegrityError, JSONTranscoder, Transcodin
 from eventsourcing.utils import get_topic
 
 from ledger.account import ACTIVE, EMIGRATED, SETTLED, Account
+from ledger.crypto import check_store, cipher_env
 from ledger.ids import account_id, transaction_id
 from ledger.settings import DEFAULT_DATABASE, store_env
 from ledger.transaction import Transaction
@@ -68,7 +69,15 @@ class LedgerCore(Application[UUID]):
         # Cached aggregates are fast-forwarded from the store on every load, so several
         # processes stay consistent; the cache only saves replaying whole histories.
         defaults = {"AGGREGATE_CACHE_MAXSIZE": os.environ.get("AGGREGATE_CACHE_MAXSIZE", "5000")}
-        super().__init__(env={**defaults, **store_env(database_url), **(env or {})})
+        # GONGJI_CIPHER_KEY encrypts events and snapshots (ledger.crypto); a key that does
+        # not open the stored events stops here with a CipherKeyError (a SettingsError).
+        super().__init__(env={**defaults, **store_env(database_url), **cipher_env(),
+                              **(env or {})})
+        try:
+            check_store(self)
+        except Exception:
+            self.close()
+            raise
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)

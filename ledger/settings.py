@@ -63,6 +63,14 @@ class Settings(BaseSettings):
     redis_url: str | None = Field(None, description="redis://HOST:PORT/DB for read models")
     api_keys: str = Field("", description='JSON: {"KEY": {"role": "agency"}, …}')
     policy_parameters: str = Field("{}", description="JSON, same shape as a scenario's")
+    cipher_key: str | None = Field(None, description="base64 AES key: encryption at rest")
+
+    @field_validator("cipher_key")
+    @classmethod
+    def _cipher_key(cls, value: str | None) -> str | None:
+        from ledger.crypto import check_key  # ledger.crypto imports this module
+
+        return check_key(value) if value and value.strip() else None
 
     @field_validator("policy_parameters")
     @classmethod

@@ -19,10 +19,10 @@ import orjson
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from eventsourcing.persistence import Mapper
 from eventsourcing.utils import get_topic
 
 from ledger.account import DECEASED, EMIGRATED, SETTLED, Account
+from ledger.crypto import ViewFields, state_decoder  # noqa: F401  (re-exported)
 from ledger.transaction import LumpSum, Settlement, Spending, Transaction
 from projections.log import LogRow
 from projections.tables import (
@@ -83,27 +83,14 @@ def _day(value: dict[str, str]) -> str:
     return value["_data_"]  # a DateAsISO transcoding: {"_type_": "date_iso", "_data_": …}
 
 
-def state_decoder(mapper: Mapper[Any]) -> Callable[[bytes], dict[str, Any]]:
-    """The cheapest decoding of stored state the store's settings allow (cipher, zlib)."""
-    if mapper.cipher is None and mapper.compressor is None:
-        return orjson.loads
-
-    def decode(state: bytes) -> dict[str, Any]:
-        if mapper.cipher is not None:
-            state = mapper.cipher.decrypt(state)
-        if mapper.compressor is not None:
-            state = mapper.compressor.decompress(state)
-        return orjson.loads(state)
-
-    return decode
-
-
 class LedgerProjection:
     """Turns the ledger's stored events into view row changes, batch by batch."""
 
-    def __init__(self, lookup: Lookup, decode: Callable[[bytes], dict[str, Any]] = orjson.loads):
+    def __init__(self, lookup: Lookup, decode: Callable[[bytes], dict[str, Any]] = orjson.loads,
+                 fields: ViewFields | None = None):
         self.lookup = lookup
         self.decode = decode
+        self.seal = (fields or ViewFields.from_env()).seal  # birth/retirement/death dates
         self.people: dict[str, str] = {}  # account id (hex) -> person
         self.account_handlers: dict[str, Callable[[ViewBatch, str, dict[str, Any]], None]] = {
             get_topic(Account.ContributionCredited): self._month_credit,
@@ -179,8 +166,9 @@ class LedgerProjection:
         change[0]["balance"] = change[0].get("balance", 0)
         change[1].update(
             account_id=account_id, region=d["region"], scheme=d["scheme"],
-            has_account=int(d["has_account"]), birth_date=_day(d["birth_date"]),
-            retired_on=_day(retired) if retired else "", status="active", death_date="",
+            has_account=int(d["has_account"]), birth_date=self.seal(_day(d["birth_date"])),
+            retired_on=self.seal(_day(retired)) if retired else "", status="active",
+            death_date="",
             version=1,
         )
 
@@ -201,7 +189,7 @@ class LedgerProjection:
         self._move(batch, person, f"{d['year'] + 1}-01-01", d["amount"])
 
     def _retired(self, batch: ViewBatch, person: str, d: dict[str, Any]) -> None:
-        batch.set(ACCOUNTS.name, (person,), retired_on=_day(d["date"]))
+        batch.set(ACCOUNTS.name, (person,), retired_on=self.seal(_day(d["date"])))
 
     def _pooled(self, batch: ViewBatch, person: str, d: dict[str, Any], sign: int = 1) -> None:
         added = batch.row(POOLING.name, (person, d["region"], d["year"]))[0]
@@ -234,7 +222,8 @@ class LedgerProjection:
         batch.set(ACCOUNTS.name, (person,), status=EMIGRATED)
 
     def _died(self, batch: ViewBatch, person: str, d: dict[str, Any]) -> None:
-        batch.set(ACCOUNTS.name, (person,), status=DECEASED, death_date=_day(d["date"]))
+        batch.set(ACCOUNTS.name, (person,), status=DECEASED,
+                  death_date=self.seal(_day(d["date"])))
 
     def _inherited(self, batch: ViewBatch, person: str, d: dict[str, Any]) -> None:
         self._dated_debit(batch, person, d)

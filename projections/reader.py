@@ -12,6 +12,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any, Generic, Literal, TypeVar
 
+from ledger.crypto import ViewFields
 from ledger.queries import AccountView, PoolingView, current_cap
 from policies.book import PolicyBook
 from policies.errors import ErrorCode, LedgerError
@@ -112,9 +113,11 @@ class DailyBalance:
 class ViewReader:
     """Queries answered from a view store."""
 
-    def __init__(self, views: ViewStore, book: PolicyBook) -> None:
+    def __init__(self, views: ViewStore, book: PolicyBook,
+                 fields: ViewFields | None = None) -> None:
         self.views = views
         self.book = book
+        self.fields = fields or ViewFields.from_env()  # sealed dates (ledger.crypto)
 
     def position(self) -> int:
         """The last notification id the views include."""
@@ -128,7 +131,7 @@ class ViewReader:
         if row is None:
             raise LedgerError(ErrorCode.UNKNOWN_PERSON,
                               f"no person {person!r} is enrolled (in the views)", field="person")
-        facts = _facts(row)
+        facts = _facts(row, self.fields)
         pooling = {f"{p.region}/{p.year}": p for p in self._pooling(person, facts)}
         return AccountView(
             person=person, region=row["region"], scheme=row["scheme"],
@@ -144,7 +147,7 @@ class ViewReader:
         row = self.views.get(ACCOUNTS.name, (person,))
         if row is None:
             return []
-        return [p for p in self._pooling(person, _facts(row))
+        return [p for p in self._pooling(person, _facts(row, self.fields))
                 if region in (None, p.region) and year in (None, p.year)]
 
     def _pooling(self, person: str, facts: PersonFacts) -> list[PoolingView]:
@@ -227,10 +230,11 @@ class ViewReader:
         return sum(r["change"] for r in self.views.rows(DAILY.name, person) if r["day"] <= iso)
 
 
-def _facts(row: dict[str, Any]) -> PersonFacts:
+def _facts(row: dict[str, Any], fields: ViewFields) -> PersonFacts:
+    retired = fields.open(row["retired_on"] or "")
     return PersonFacts(
-        birth_date=dt.date.fromisoformat(row["birth_date"]), scheme=row["scheme"],
-        retired_on=dt.date.fromisoformat(row["retired_on"]) if row["retired_on"] else None,
+        birth_date=dt.date.fromisoformat(fields.open(row["birth_date"])), scheme=row["scheme"],
+        retired_on=dt.date.fromisoformat(retired) if retired else None,
     )
 
 
