@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from ledger import Ledger, open_ledger
-from ledger.settings import SettingsError, load_settings
+from cli.db import reading
 from projections import ViewStore, ViewWorker, open_views
 from projections.worker import BATCH_SIZE
 
@@ -31,11 +31,7 @@ BatchSize = Annotated[int, typer.Option(min=1, help="events applied per view tra
 @contextmanager
 def deployment() -> Iterator[tuple[Ledger, ViewStore]]:
     """The deployment's ledger and view store (from the environment), closed afterwards."""
-    try:
-        settings = load_settings()
-    except SettingsError as error:
-        err.print(f"gongji: {error}")
-        raise typer.Exit(2) from None
+    settings = reading()  # a store that holds a ledger, or exit 2
     ledger = open_ledger(settings.database_url, settings.parameters)
     views = open_views(settings.database_url, settings.redis_url)
     try:

@@ -6,9 +6,7 @@ from typing import Annotated
 
 import typer
 
-from ledger.settings import SettingsError, load_settings
-from policies.book import PolicyBook
-from policies.parameters import ParameterError
+from cli.db import writing
 
 
 def serve(
@@ -24,16 +22,12 @@ def serve(
     Settings come from the environment: GONGJI_DATABASE_URL (SQLite path or
     postgresql://…), GONGJI_REDIS_URL (optional: idempotency keys in Redis),
     GONGJI_API_KEYS (JSON: key → role), GONGJI_POLICY_PARAMETERS (JSON). A bad setting
-    stops start-up with a message naming it (exit status 2).
+    or a store or Redis that does not answer stops start-up with a message naming it (exit
+    status 2). A new store's tables are created first, once, under the store's lock.
     """
     import uvicorn
 
-    try:
-        settings = load_settings()
-        PolicyBook.load(settings.parameters)
-    except (SettingsError, ParameterError) as error:
-        typer.echo(f"gongji serve: {error}", err=True)
-        raise typer.Exit(2) from None
+    settings = writing()  # checked, and the tables created once, under the store's lock
     if not settings.keys:
         typer.echo("gongji serve: warning: GONGJI_API_KEYS is empty; every request but "
                    "/v1/health will get 401", err=True)
