@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from typing import Annotated
 
 import typer
@@ -31,5 +32,9 @@ def serve(
     if not settings.keys:
         typer.echo("gongji serve: warning: GONGJI_API_KEYS is empty; every request but "
                    "/v1/health will get 401", err=True)
+    # a worker that takes longer than uvicorn's 5 s to import and open the store (a busy
+    # machine) would be killed and restarted again and again: give it a minute
+    patience = {"timeout_worker_healthcheck": 60} if "timeout_worker_healthcheck" in \
+        inspect.signature(uvicorn.run).parameters else {}
     uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers,
-                log_level=log_level, access_log=access_log)
+                log_level=log_level, access_log=access_log, **patience)
