@@ -26,9 +26,13 @@ DatabaseOption = Annotated[Optional[str], typer.Option(
                        "(default: GONGJI_DATABASE_URL, else ./gongji.db)")]
 
 
-def refuse(error: Exception) -> NoReturn:
-    """Print the paragraph of a bad setting on stderr and exit 2."""
-    typer.echo(f"gongji: {error}", err=True)
+def refuse(error: Exception, database: str | None = None) -> NoReturn:
+    """Print the paragraph of a bad setting on stderr and exit 2 (naming ``--database``
+    rather than GONGJI_DATABASE_URL when the option gave the store)."""
+    message = str(error)
+    if database:
+        message = message.replace("GONGJI_DATABASE_URL", "--database")
+    typer.echo(f"gongji: {message}", err=True)
     raise typer.Exit(2)
 
 
@@ -38,7 +42,7 @@ def settings_for(database: str | None = None) -> Settings:
         settings = load_settings(**({"database_url": database} if database else {}))
         PolicyBook.load(settings.parameters)
     except (SettingsError, ParameterError) as error:
-        refuse(error)
+        refuse(error, database)
     return settings
 
 
@@ -60,7 +64,7 @@ def writing(database: str | None = None) -> Settings:
         check_database(settings.database_url)
         check_redis(settings.redis_url)
     except SettingsError as error:
-        refuse(error)
+        refuse(error, database)
     initialise(settings)
     return settings
 
@@ -92,7 +96,7 @@ def init_command(database: DatabaseOption = None) -> None:
     try:
         check_database(settings.database_url)
     except SettingsError as error:
-        refuse(error)
+        refuse(error, database)
     created = initialise(settings)
     where = Target.of(settings.database_url)
     place = (f"SQLite file {where.sqlite_path}" if where.kind == "sqlite"

@@ -98,6 +98,15 @@ def test_a_sqlite_file_in_a_missing_directory(tmp_path: Path):
             "GONGJI_DATABASE_URL", f"the directory {tmp_path / 'no'} does not exist")
 
 
+@pytest.mark.parametrize("command", [["demo", "--people", "5"],
+                                     ["jobs", "close-year", "--year", "2024"]])
+def test_a_store_given_by_option_is_named_by_the_option(tmp_path: Path, command):
+    missing = tmp_path / "no" / "such.db"
+    message = refused(gongji(*command, "--database", str(missing)), "--database",
+                      "does not exist")
+    assert "GONGJI_DATABASE_URL" not in message
+
+
 def test_a_file_that_is_not_sqlite(tmp_path: Path):
     text = tmp_path / "notes.txt"
     text.write_text("not a database\n")
