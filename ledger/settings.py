@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from typing import Any, Literal
-from urllib.parse import parse_qs, unquote, urlparse, urlunparse
+from urllib.parse import parse_qs, unquote, urlparse
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
 from pydantic import model_validator
@@ -64,14 +64,6 @@ class Settings(BaseSettings):
 
     database_url: str = Field(DEFAULT_DATABASE, description="SQLite path/URL or postgresql:// URL")
     redis_url: str | None = Field(None, description="redis://HOST:PORT/DB for read models")
-
-    @field_validator("redis_url")
-    @classmethod
-    def _redis_url(cls, value: str | None) -> str | None:
-        if value is None or not value.strip():
-            return None
-        redis_target(value)  # raises SettingsError naming GONGJI_REDIS_URL
-        return value.strip()
     api_keys: str = Field("", description='JSON: {"KEY": {"role": "agency"}, …}')
     policy_parameters: str = Field("{}", description="JSON, same shape as a scenario's")
 
@@ -110,6 +102,14 @@ class Settings(BaseSettings):
         store_env(value)  # raises SettingsError naming GONGJI_DATABASE_URL
         return value.strip()
 
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        redis_target(value)  # raises SettingsError naming GONGJI_REDIS_URL
+        return value.strip()
+
     @property
     def parameters(self) -> dict[str, Any]:
         return json.loads(self.policy_parameters or "{}")
@@ -141,14 +141,12 @@ def _key_order(value: str) -> dict[str, str]:
 
 def redacted(url: str) -> str:
     """``url`` with its password, if any, replaced by ``***``: safe to print."""
-    parts = urlparse(url.strip())
-    if parts.password is None:
-        return url.strip()
-    user = parts.username or ""
-    host = parts.hostname or ""
-    if parts.port is not None:
-        host += f":{parts.port}"
-    return urlunparse(parts._replace(netloc=f"{user}:***@{host}"))
+    url = url.strip()
+    scheme, separator, rest = url.partition("://")
+    userinfo, at, host = rest.rpartition("@")
+    if not separator or not at or ":" not in userinfo:
+        return url
+    return f"{scheme}://{userinfo.split(':', 1)[0]}:***@{host}"
 
 
 def redis_target(url: str) -> dict[str, Any]:

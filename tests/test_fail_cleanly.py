@@ -249,3 +249,14 @@ def test_the_installed_command_exits_2_with_one_paragraph(tmp_path: Path, args, 
     assert len(done.stderr.strip().splitlines()) == 1
     for word in words:
         assert word in done.stderr
+
+
+@pytest.mark.parametrize("url, shown", [
+    ("postgresql://gongji:p@ss/word@db:5432/gongji", "postgresql://gongji:***@db:5432/gongji"),
+    ("redis://:s3cret@cache:6379/0", "redis://:***@cache:6379/0"),
+    ("postgresql://gongji@db/gongji", "postgresql://gongji@db/gongji"),
+])
+def test_urls_are_shown_without_their_password(url: str, shown: str):
+    from ledger.settings import redacted
+
+    assert redacted(url) == shown
