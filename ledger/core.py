@@ -25,6 +25,7 @@ from eventsourcing.utils import get_topic
 from ledger.account import ACTIVE, EMIGRATED, SETTLED, Account
 from ledger.ids import account_id, transaction_id
 from ledger.settings import DEFAULT_DATABASE, store_env
+from ledger.store import init_lock
 from ledger.transaction import Transaction
 from policies.book import PolicyBook
 from policies.errors import ErrorCode, LedgerError
@@ -68,7 +69,8 @@ class LedgerCore(Application[UUID]):
         # Cached aggregates are fast-forwarded from the store on every load, so several
         # processes stay consistent; the cache only saves replaying whole histories.
         defaults = {"AGGREGATE_CACHE_MAXSIZE": os.environ.get("AGGREGATE_CACHE_MAXSIZE", "5000")}
-        super().__init__(env={**defaults, **store_env(database_url), **(env or {})})
+        with init_lock(database_url):  # its tables are created one process at a time
+            super().__init__(env={**defaults, **store_env(database_url), **(env or {})})
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)

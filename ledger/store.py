@@ -11,13 +11,16 @@ Initialising a store (``gongji db init``, and every command that writes, before 
 the store) runs under :func:`init_lock`: on PostgreSQL a session advisory lock
 (``pg_advisory_lock``) keyed by the schema, so two processes starting at once (two ``serve``
 workers, N job shards) create the tables one after the other instead of racing on
-``CREATE TABLE``; SQLite serialises schema changes by itself.
+``CREATE TABLE``; SQLite serialises schema changes by itself. Opening the ledger or the
+SQL views takes the same lock, because eventsourcing's ``CREATE OR REPLACE FUNCTION`` runs
+at every opening and two at once fail with "tuple concurrently updated".
 """
 
 from __future__ import annotations
 
 import hashlib
 import sqlite3
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -128,22 +131,32 @@ def tables(database_url: str) -> set[str]:
     return {name for name, in rows}
 
 
+_held = threading.local()  # the lock keys this thread holds: the lock is re-entrant
+
+
 @contextmanager
 def init_lock(database_url: str) -> Iterator[None]:
-    """Hold the store's initialisation lock (PostgreSQL advisory lock; nothing on SQLite)."""
+    """Hold the store's schema lock while creating tables (PostgreSQL advisory lock, one
+    per schema; nothing on SQLite). Re-entrant within a thread."""
     target = Target.of(database_url)
     if target.kind == "sqlite":
         yield
         return
     import psycopg
 
-    key = int.from_bytes(hashlib.sha256(f"gongji init {target.schema}".encode())
-                         .digest()[:8], "big", signed=True)
+    key = int.from_bytes(hashlib.sha256(f"gongji init {target.dbname} {target.schema}"
+                                        .encode()).digest()[:8], "big", signed=True)
+    held: set[int] = _held.__dict__.setdefault("keys", set())
+    if key in held:
+        yield
+        return
     with psycopg.connect(target.conninfo, autocommit=True) as connection:
         connection.execute("SELECT pg_advisory_lock(%s)", (key,))
+        held.add(key)
         try:
             yield
         finally:
+            held.discard(key)
             connection.execute("SELECT pg_advisory_unlock(%s)", (key,))
 
 
