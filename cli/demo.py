@@ -10,9 +10,12 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from cli.db import refuse
 from cli.tables import figures
 from ledger import open_ledger
+from ledger.settings import SettingsError
 from ledger.simulation import DEMO_PARAMETERS, DEMO_YEAR, Simulation
+from ledger.store import check_database
 from policies.money import format_fen
 
 console = Console()
@@ -33,6 +36,10 @@ def demo(
     """
     if region not in DEMO_YEAR:
         raise typer.BadParameter(f"choose one of {', '.join(DEMO_YEAR)}", param_hint="--region")
+    try:
+        check_database(str(database))
+    except SettingsError as error:
+        refuse(error, str(database))
     for suffix in ("", "-wal", "-shm"):
         Path(f"{database}{suffix}").unlink(missing_ok=True)
     ledger = open_ledger(str(database), DEMO_PARAMETERS)

@@ -24,14 +24,16 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from cli.db import DatabaseOption, writing
 from cli.tables import figures
 from ledger import Ledger, open_ledger
 from ledger.jobs import JobSummary, Shard, ShardError, allot_month, close_year, credit_month
-from ledger.settings import SettingsError, load_settings
+from ledger.jobs.credit_month import open_source as open_contributions
+from ledger.jobs.csvfile import CsvSource
+from policies.book import PolicyBook
 from policies.calendar import Month
 from policies.errors import LedgerError
 from policies.money import format_fen
-from policies.parameters import ParameterError
 
 console = Console(stderr=True)
 app = typer.Typer(help="City-scale batch jobs: monthly crediting, allotments, year end "
@@ -43,11 +45,12 @@ ShardOption = Annotated[str, typer.Option(
 BatchOption = Annotated[int, typer.Option(
     "--batch-size", min=1, max=100_000,
     help="accounts decided and committed per transaction")]
-DatabaseOption = Annotated[Optional[str], typer.Option(
-    "--database", help="SQLite path or postgresql:// URL "
-                       "(default: GONGJI_DATABASE_URL, else ./gongji.db)")]
 RegionOption = Annotated[Optional[str], typer.Option(
     "--region", help="only accounts insured in this region (统筹地区)")]
+EncodingOption = Annotated[Optional[str], typer.Option(
+    "--encoding", help="the CSV file's encoding, e.g. utf-8, gb18030, gbk (default: UTF-8 "
+                       "if the whole file is UTF-8, else GB18030 as Excel writes it on "
+                       "Chinese Windows); not used for .xlsx")]
 RejectsOption = Annotated[Optional[Path], typer.Option(
     "--rejects", help="CSV of refused rows with code and message "
                       "(default: beside the input, or in the current directory)")]
@@ -57,9 +60,10 @@ RejectsOption = Annotated[Optional[Path], typer.Option(
 def credit_month_command(
     file: Annotated[Path, typer.Argument(
         exists=True, dir_okay=False, show_default=False,
-        help="CSV with header person,month,base (base in yuan, e.g. 5000.00)")],
+        help="CSV or .xlsx with header person,month,base (base in yuan, e.g. 5000.00)")],
     shard: ShardOption = "1/1", batch_size: BatchOption = 5000,
     rejects: RejectsOption = None, database: DatabaseOption = None,
+    encoding: EncodingOption = None,
 ) -> None:
     """Credit a month's contributions (个人账户计入: 2% of the base) from FILE.
 
@@ -67,9 +71,10 @@ def credit_month_command(
     (unknown person, no account, bad base, closed account, …) go to the rejects CSV and do
     not stop the job.
     """
+    found = checked_input(lambda: open_contributions(file, encoding))
     where = rejects or default_rejects(file, shard)
     run_job("credit-month", database, shard, lambda ledger, part, report: credit_month(
-        ledger, file, where, part, batch_size, report), where)
+        ledger, file, where, part, batch_size, report, found), where)
 
 
 @app.command("allot-month")
@@ -88,6 +93,7 @@ def allot_month_command(
         parsed = Month.parse(month)
     except ValueError as error:
         raise typer.BadParameter(str(error), param_hint="--month") from None
+    checked_region(region)
     where = rejects or default_rejects(Path(f"allot-{parsed}"), shard)
     run_job("allot-month", database, shard, lambda ledger, part, report: allot_month(
         ledger, parsed, where, region, part, batch_size, report), where)
@@ -105,6 +111,7 @@ def close_year_command(
     Idempotent (a second run writes nothing) and resumable: after a crash or kill -9,
     run it again to finish the rest.
     """
+    checked_region(region)
     where = rejects or default_rejects(Path(f"close-{year}"), shard)
     run_job("close-year", database, shard, lambda ledger, part, report: close_year(
         ledger, year, where, region, part, batch_size, report), where)
@@ -113,6 +120,28 @@ def close_year_command(
 # -- shared by the job commands (and ``gongji people import``) ------------------------------
 
 Job = Callable[[Ledger, Shard, Callable[[float, JobSummary], None]], JobSummary]
+
+
+def checked_input(open_source: Callable[[], CsvSource]) -> str | None:
+    """Check an input file (encoding, header) before anything is written; its encoding.
+
+    A file that cannot be read ends the command: one message, exit status 2.
+    """
+    try:
+        return open_source().encoding or None
+    except LedgerError as error:
+        console.print(f"[red]gongji: {error.code}: {error.message}[/red]", soft_wrap=True)
+        raise typer.Exit(2) from None
+
+
+def checked_region(region: str | None) -> None:
+    """Refuse (exit 2) a --region that no policy file covers, listing those that exist."""
+    if region is None:
+        return
+    regions = PolicyBook.load().regions
+    if region not in regions:
+        raise typer.BadParameter(f"no region {region!r}; the regions are "
+                                 f"{', '.join(regions)}", param_hint="--region")
 
 
 def default_rejects(input_path: Path, shard: str) -> Path:
@@ -128,12 +157,8 @@ def run_job(title: str, database: str | None, shard_text: str, job: Job, rejects
         shard = Shard.parse(shard_text)
     except ShardError as error:
         raise typer.BadParameter(str(error), param_hint="--shard") from None
-    try:
-        settings = load_settings(**({"database_url": database} if database else {}))
-        ledger = open_ledger(settings.database_url, settings.parameters)
-    except (SettingsError, ParameterError) as error:
-        console.print(f"[red]gongji: {error}[/red]")
-        raise typer.Exit(2) from None
+    settings = writing(database)
+    ledger = open_ledger(settings.database_url, settings.parameters)
     try:
         with progress_bar(f"{title} {shard}") as report:
             summary = job(ledger, shard, report)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from cli import audit, cipher, conformance, demo, export, jobs, people, projections, serve, whatif
+from cli import audit, cipher, conformance, db, demo, export, jobs, people, projections, serve, whatif
 
 app = typer.Typer(
     name="gongji",
@@ -13,6 +13,7 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
 )
+app.add_typer(db.app, name="db")
 app.add_typer(conformance.app, name="conformance")
 app.add_typer(projections.app, name="projections")
 app.add_typer(audit.app, name="audit")

@@ -18,7 +18,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from ledger import Ledger, open_ledger
-from ledger.settings import SettingsError, load_settings
+from cli.db import reading
+from ledger.settings import SettingsError
 from projections import ViewStore, ViewWorker, open_views
 from projections.worker import BATCH_SIZE, WorkerStopped
 
@@ -32,8 +33,8 @@ BatchSize = Annotated[int, typer.Option(min=1, help="events applied per view tra
 @contextmanager
 def deployment() -> Iterator[tuple[Ledger, ViewStore]]:
     """The deployment's ledger and view store (from the environment), closed afterwards."""
+    settings = reading()  # a store that holds a ledger, or exit 2
     try:
-        settings = load_settings()
         ledger = open_ledger(settings.database_url, settings.parameters)  # checks the key
     except SettingsError as error:
         err.print(f"gongji: {error}")

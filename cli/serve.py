@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import os
 import shutil
 import tempfile
@@ -11,9 +12,10 @@ from typing import Annotated
 
 import typer
 
+from cli.db import writing
 from ledger.crypto import check_database_key
 from ledger.metrics import MULTIPROC_VARIABLE
-from ledger.settings import SettingsError, load_settings
+from ledger.settings import SettingsError
 from policies.book import PolicyBook
 from policies.parameters import ParameterError
 
@@ -34,16 +36,17 @@ def serve(
     postgresql://…), GONGJI_REDIS_URL (optional: idempotency keys in Redis),
     GONGJI_API_KEYS (JSON: key → role), GONGJI_POLICY_PARAMETERS (JSON),
     GONGJI_LOG_FORMAT (text or json), GONGJI_READY_MAX_LAG (seconds). A bad setting
-    stops start-up with a message naming it (exit status 2). With several workers,
-    /metrics sums them (prometheus_client's multiprocess mode, PROMETHEUS_MULTIPROC_DIR).
+    or a store or Redis that does not answer stops start-up with a message naming it (exit
+    status 2). A new store's tables are created first, once, under the store's lock.
+    With several workers, /metrics sums them only when PROMETHEUS_MULTIPROC_DIR is set.
     """
     import uvicorn
 
     from api.logs import log_config, log_format
     from api.probes import max_lag
 
+    settings = writing()  # checked, and the tables created once, under the store's lock
     try:
-        settings = load_settings()
         book = PolicyBook.load(settings.parameters)
         check_database_key(settings.database_url, book)  # GONGJI_CIPHER_KEY opens the store
         logging = log_config(log_format(), log_level, access_log)
@@ -54,10 +57,14 @@ def serve(
     if not settings.keys:
         typer.echo("gongji serve: warning: GONGJI_API_KEYS is empty; every request but "
                    "/v1/health will get 401", err=True)
+    # a worker that takes longer than uvicorn's 5 s to import and open the store (a busy
+    # machine) would be killed and restarted again and again: give it a minute
+    patience = {"timeout_worker_healthcheck": 60} if "timeout_worker_healthcheck" in \
+        inspect.signature(uvicorn.run).parameters else {}
     with metrics_directory(workers):
         uvicorn.run("api.app:create_app", factory=True, host=host, port=port,
                     workers=workers, log_level=log_level, access_log=False,
-                    log_config=logging)
+                    log_config=logging, **patience)
 
 
 #: Off: with it, spawned uvicorn workers died at start in the tests (cause not found yet).

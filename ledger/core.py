@@ -26,6 +26,7 @@ from ledger.account import ACTIVE, EMIGRATED, SETTLED, Account
 from ledger.crypto import check_store, cipher_env
 from ledger.ids import account_id, transaction_id
 from ledger.settings import DEFAULT_DATABASE, store_env
+from ledger.store import init_lock
 from ledger.transaction import Transaction
 from policies.book import PolicyBook
 from policies.errors import ErrorCode, LedgerError
@@ -71,8 +72,9 @@ class LedgerCore(Application[UUID]):
         defaults = {"AGGREGATE_CACHE_MAXSIZE": os.environ.get("AGGREGATE_CACHE_MAXSIZE", "5000")}
         # GONGJI_CIPHER_KEY encrypts events and snapshots (ledger.crypto); a key that does
         # not open the stored events stops here with a CipherKeyError (a SettingsError).
-        super().__init__(env={**defaults, **store_env(database_url), **cipher_env(),
-                              **(env or {})})
+        with init_lock(database_url):  # its tables are created one process at a time
+            super().__init__(env={**defaults, **store_env(database_url), **cipher_env(),
+                                  **(env or {})})
         try:
             check_store(self)
         except Exception:

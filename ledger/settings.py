@@ -1,8 +1,11 @@
 """Deployment settings, read from the environment once, and the event store they select.
 
-``GONGJI_DATABASE_URL`` chooses the store: a SQLite file path or ``sqlite:///path``
-(the embedded default, ``./gongji.db``), or ``postgresql://USER[:PASSWORD]@HOST:PORT/DB``
-(optionally ``?schema=NAME``). A bad value stops start-up with a message naming it.
+``GONGJI_DATABASE_URL`` chooses the store: a SQLite file path, or ``sqlite:///`` followed by
+that path exactly as written (``sqlite:///gongji.db`` is ``./gongji.db``, relative to the
+working directory; ``sqlite:////var/lib/gongji.db`` — four slashes — is absolute), or
+``postgresql://USER[:PASSWORD]@HOST:PORT/DB`` (optionally ``?schema=NAME``). The embedded
+default is ``./gongji.db``. A bad value stops start-up with a message naming it; no message
+ever repeats a password or an API key.
 """
 
 from __future__ import annotations
@@ -89,9 +92,10 @@ class Settings(BaseSettings):
         try:
             keys = _API_KEYS.validate_json(value or "{}")
         except ValidationError as error:
+            # the first part of an error's location is the key itself: a secret, never shown
+            order = _key_order(value)
             problems = "; ".join(
-                f"{'.'.join(str(p) for p in e['loc']) or '(top)'}: "
-                f"{e['msg'].removeprefix('Value error, ')}"
+                f"{_where(e['loc'], order)}: {e['msg'].removeprefix('Value error, ')}"
                 for e in error.errors()
             )
             raise ValueError(f"GONGJI_API_KEYS: {problems}") from None
@@ -100,6 +104,20 @@ class Settings(BaseSettings):
             raise ValueError("GONGJI_API_KEYS: every key needs at least 16 characters")
         return value
 
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+        store_env(value)  # raises SettingsError naming GONGJI_DATABASE_URL
+        return value.strip()
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        redis_target(value)  # raises SettingsError naming GONGJI_REDIS_URL
+        return value.strip()
+
     @property
     def parameters(self) -> dict[str, Any]:
         return json.loads(self.policy_parameters or "{}")
@@ -107,6 +125,58 @@ class Settings(BaseSettings):
     @property
     def keys(self) -> dict[str, ApiKey]:
         return _API_KEYS.validate_json(self.api_keys or "{}")
+
+
+def _where(location: tuple[Any, ...], order: dict[str, str]) -> str:
+    """An error's place in GONGJI_API_KEYS, naming the key by its position, not its text."""
+    if not location:
+        return "(top)"
+    return ".".join([order.get(str(location[0]), "a key"), *map(str, location[1:])])
+
+
+def _key_order(value: str) -> dict[str, str]:
+    """``{key: "key #N"}``: how an error names a key without showing it."""
+    try:
+        parsed = json.loads(value or "{}")
+    except json.JSONDecodeError:
+        return {}
+    if not isinstance(parsed, dict):
+        return {}
+    return {key: f"key #{n}" + (f" ({entry['name']})" if isinstance(entry, dict)
+                                and isinstance(entry.get("name"), str) else "")
+            for n, (key, entry) in enumerate(parsed.items(), 1)}
+
+
+def redacted(url: str) -> str:
+    """``url`` with its password, if any, replaced by ``***``: safe to print."""
+    url = url.strip()
+    scheme, separator, rest = url.partition("://")
+    userinfo, at, host = rest.rpartition("@")
+    if not separator or not at or ":" not in userinfo:
+        return url
+    return f"{scheme}://{userinfo.split(':', 1)[0]}:***@{host}"
+
+
+def redis_target(url: str) -> dict[str, Any]:
+    """redis-py's connection arguments for ``url``, or :class:`SettingsError`."""
+    from redis.connection import parse_url
+
+    shown = redacted(url)
+    try:
+        arguments = parse_url(url.strip())
+        path = urlparse(url.strip()).path.strip("/")
+    except ValueError as error:
+        raise SettingsError(
+            f"GONGJI_REDIS_URL {shown!r} is not a Redis URL ({error}). Use "
+            "redis://[:PASSWORD@]HOST:PORT/DB (rediss:// for TLS), or unset GONGJI_REDIS_URL "
+            "to keep the views and idempotency keys in the database."
+        ) from None
+    if not url.strip().startswith("unix://") and path and not path.isdigit():
+        raise SettingsError(
+            f"GONGJI_REDIS_URL {shown!r}: the database after the last slash must be a "
+            "number (redis://HOST:PORT/0)."
+        )
+    return arguments
 
 
 def load_settings(**overrides: Any) -> Settings:
@@ -119,18 +189,29 @@ def load_settings(**overrides: Any) -> Settings:
             m if m.startswith("GONGJI_") else f"GONGJI_{str(e['loc'][0]).upper()}: {m}"
             for m, e in zip(messages, error.errors())
         )) from None
-    store_env(settings.database_url)
     return settings
 
 
 def store_env(database_url: str) -> dict[str, str]:
     """eventsourcing's persistence settings for a database URL."""
     url = database_url.strip()
+    shown = redacted(url) if "://" in url else url
+    if not url:
+        raise SettingsError("GONGJI_DATABASE_URL is empty: give a SQLite path, "
+                            "sqlite:///PATH or postgresql://USER@HOST:PORT/DB")
     if url.startswith(("postgresql://", "postgres://")):
-        parts = urlparse(url)
+        try:
+            parts = urlparse(url)
+            parts.port  # noqa: B018 — raises on a port that is not a number
+        except ValueError as error:
+            raise SettingsError(
+                f"GONGJI_DATABASE_URL {shown!r}: {error}; expected "
+                "postgresql://USER[:PASSWORD]@HOST:PORT/DB[?schema=NAME]"
+            ) from None
         if not parts.hostname or not parts.path.strip("/"):
             raise SettingsError(
-                f"GONGJI_DATABASE_URL {url!r}: expected postgresql://USER@HOST:PORT/DB"
+                f"GONGJI_DATABASE_URL {shown!r}: expected "
+                "postgresql://USER[:PASSWORD]@HOST:PORT/DB[?schema=NAME]"
             )
         env = {
             "PERSISTENCE_MODULE": "eventsourcing.postgres",
@@ -148,13 +229,18 @@ def store_env(database_url: str) -> dict[str, str]:
         if schema:
             env["POSTGRES_SCHEMA"] = schema[0]
         return env
-    if url.startswith("sqlite://"):
-        path = url.removeprefix("sqlite://").removeprefix("/") or ":memory:"
-        if url.startswith("sqlite:////"):
-            path = "/" + path.lstrip("/")
+    if url.startswith("sqlite:"):
+        path = url.removeprefix("sqlite:///")  # the path exactly as written after it
+        if path == url or not path:
+            raise SettingsError(
+                f"GONGJI_DATABASE_URL {shown!r}: write sqlite:/// followed by the file's path "
+                "(sqlite:///gongji.db is ./gongji.db; sqlite:////var/lib/gongji.db, four "
+                "slashes, is absolute), or just the path"
+            )
     elif "://" in url:
         raise SettingsError(
-            f"GONGJI_DATABASE_URL {url!r}: use a SQLite path, sqlite:///PATH or postgresql://…"
+            f"GONGJI_DATABASE_URL {shown!r}: use a SQLite path, sqlite:///PATH or "
+            "postgresql://USER@HOST:PORT/DB"
         )
     else:
         path = url

@@ -68,7 +68,7 @@ def running_server(database_url: str, parameters: dict[str, Any] | None = None,
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 90  # a hang guard; a busy CI machine is slow
         while True:
             if process.poll() is not None:
                 raise RuntimeError(f"gongji serve exited with {process.returncode}")
@@ -78,7 +78,7 @@ def running_server(database_url: str, parameters: dict[str, Any] | None = None,
             except httpx.HTTPError:
                 pass
             if time.monotonic() > deadline:
-                raise RuntimeError("gongji serve did not answer within 30 s")
+                raise RuntimeError("gongji serve did not answer within 90 s")
             time.sleep(0.1)
         yield url
     finally:

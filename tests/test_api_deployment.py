@@ -30,7 +30,7 @@ def _cli_has(argv: list[str]) -> bool:
 
 def test_services_and_healthchecks():
     services = COMPOSE["services"]
-    assert set(services) == {"postgres", "redis", "api", "worker"}
+    assert set(services) == {"postgres", "redis", "init", "api", "worker"}
     for name in ("postgres", "redis", "api"):
         assert services[name]["healthcheck"]["test"]
     for name in ("api", "worker"):
@@ -39,13 +39,17 @@ def test_services_and_healthchecks():
         assert environment["GONGJI_REDIS_URL"].startswith("redis://redis:")
         assert {"GONGJI_API_KEYS", "GONGJI_POLICY_PARAMETERS"} <= set(environment)
         assert services[name]["depends_on"]["postgres"]["condition"] == "service_healthy"
+        assert services[name]["depends_on"]["init"]["condition"] == \
+            "service_completed_successfully"
+    assert services["init"]["command"] == ["gongji", "db", "init"]
+    assert services["init"]["environment"] == services["api"]["environment"]
 
 
 def test_commands_exist_and_the_image_is_built_here():
     services = COMPOSE["services"]
     assert services["api"]["build"] == "." and (ROOT / "Dockerfile").is_file()
-    assert services["worker"]["image"] == services["api"]["image"]
-    for name in ("api", "worker"):
+    assert services["worker"]["image"] == services["init"]["image"] == services["api"]["image"]
+    for name in ("init", "api", "worker"):
         command = services[name]["command"]
         assert command[0] == "gongji"
         assert _cli_has(command[1:])
@@ -62,6 +66,27 @@ def test_the_dockerfile_installs_every_package_of_the_project():
         "packages"]["find"]["include"]
     for package in packages:
         assert f"COPY {package.rstrip('*')} ./{package.rstrip('*')}" in DOCKERFILE
-    assert "RUN pip install ." in DOCKERFILE
+    assert "COPY pyproject.toml requirements.lock ./" in DOCKERFILE
+    assert "RUN pip install -c requirements.lock ." in DOCKERFILE
     assert 'CMD ["gongji", "serve"' in DOCKERFILE
     assert "/v1/health" in DOCKERFILE
+
+
+def test_the_lock_file_pins_every_dependency_and_ci_uses_it():
+    import re
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    wanted = [*project["dependencies"],
+              *(d for extra in project["optional-dependencies"].values() for d in extra)]
+
+    def name(requirement: str) -> str:
+        return re.split(r"[\[<>=!~;\s]", requirement, maxsplit=1)[0].lower().replace("_", "-")
+
+    pins = {name(line): line.split("==", 1)[1]
+            for line in (ROOT / "requirements.lock").read_text().splitlines()
+            if line and not line.startswith("#")}
+    assert {name(r) for r in wanted} <= set(pins), "run .ci/lock"
+    assert all(re.fullmatch(r"[0-9][0-9A-Za-z.+-]*", version) for version in pins.values())
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert "pip install -q -c requirements.lock -e '.[test]'" in ci

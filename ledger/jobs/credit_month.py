@@ -17,7 +17,7 @@ from pathlib import Path
 from ledger.account import Account
 from ledger.commands import RecordContribution
 from ledger.ids import account_id
-from ledger.jobs.csvfile import CsvSource, RejectsFile, Row
+from ledger.jobs.csvfile import MONEY, MONTH, CsvSource, RejectsFile, Row
 from ledger.jobs.runner import (
     Progress, csv_batches, csv_reject_row, rejected, row_command, run_batches,
 )
@@ -29,12 +29,17 @@ from policies.errors import ErrorCode, LedgerError
 COLUMNS = ("person", "month", "base")
 
 
+def open_source(path: Path, encoding: str | None = None) -> CsvSource:
+    """The contributions file (CSV or .xlsx), its encoding and header checked."""
+    return CsvSource(path, COLUMNS, kinds={"base": MONEY, "month": MONTH}, encoding=encoding)
+
+
 def credit_month(
     ledger: Ledger, path: Path, rejects_path: Path, shard: Shard = Shard(),
-    batch_size: int = 5000, progress: Progress | None = None,
+    batch_size: int = 5000, progress: Progress | None = None, encoding: str | None = None,
 ) -> JobSummary:
     """Credit every row of ``path`` that falls in ``shard``; rejects to ``rejects_path``."""
-    source = CsvSource(path, COLUMNS)
+    source = open_source(path, encoding)
     summary = JobSummary("credit-month", str(shard), credit_event="ContributionCredited")
 
     def decide(account: Account | None, rows: Sequence[Row]) -> tuple[list[Outcome], Account | None]:

@@ -18,7 +18,7 @@ from pathlib import Path
 from ledger.account import Account
 from ledger.commands import ImportPerson
 from ledger.ids import account_id
-from ledger.jobs.csvfile import CsvSource, RejectsFile, Row
+from ledger.jobs.csvfile import MONTH, CsvSource, RejectsFile, Row
 from ledger.jobs.runner import (
     Progress, csv_batches, csv_reject_row, rejected, row_command, run_batches,
 )
@@ -32,12 +32,18 @@ COLUMNS = ("person", "region", "birth_date", "scheme", "retired_on", "standard_y
 OPTIONAL = ("lump_sum_until", "resettled")
 
 
+def open_source(path: Path, encoding: str | None = None) -> CsvSource:
+    """The people file (CSV or .xlsx), its encoding and header checked."""
+    return CsvSource(path, COLUMNS, OPTIONAL, kinds={"lump_sum_until": MONTH},
+                     encoding=encoding)
+
+
 def import_people(
     ledger: Ledger, path: Path, rejects_path: Path, shard: Shard = Shard(),
-    batch_size: int = 5000, progress: Progress | None = None,
+    batch_size: int = 5000, progress: Progress | None = None, encoding: str | None = None,
 ) -> JobSummary:
     """Enroll every person of ``path`` that falls in ``shard``; rejects to ``rejects_path``."""
-    source = CsvSource(path, COLUMNS, OPTIONAL)
+    source = open_source(path, encoding)
     summary = JobSummary("people import", str(shard), credit_event="Enrolled")
 
     def decide(account: Account | None, rows: Sequence[Row]) -> tuple[list[Outcome], Account | None]:

@@ -20,6 +20,7 @@ from eventsourcing.sqlite import SQLiteTrackingRecorder
 from eventsourcing.utils import Environment
 
 from ledger.settings import store_env
+from ledger.store import init_lock
 from projections.projection import Key, Row, ViewBatch
 from projections.stores.base import TRACKING_NAME, StalePosition, ViewStore
 from projections.tables import ACCOUNTS, BY_NAME, INT, TABLES, TEXT, Table
@@ -232,4 +233,5 @@ def open_sql_views(database_url: str) -> SQLViews:
     factory = InfrastructureFactory.construct(Environment("GongjiViews", env))
     view_class = PostgresViews if env["PERSISTENCE_MODULE"].endswith("postgres") \
         else SQLiteViews
-    return factory.tracking_recorder(view_class)  # type: ignore[type-var]
+    with init_lock(database_url):  # the tables are created one process at a time
+        return factory.tracking_recorder(view_class)  # type: ignore[type-var]
