@@ -251,7 +251,7 @@ def _strict() -> bool:
 
 
 @pytest.mark.skipif(not _strict(), reason="strict parse_fen (issue 8) not merged yet")
-@pytest.mark.parametrize("bad", [0, 12, "12", "12.3", "0", "1.5", "١٢.٣٠", " 1.00"])
+@pytest.mark.parametrize("bad", [0, 12, "12", "12.3", "0", "1.5", "١٢.٣٠"])
 def test_strict_parse_fen_refuses_ints_fewer_decimals_and_non_ascii_digits(bad: object) -> None:
     with pytest.raises(MoneyFormatError):
         parse_fen(bad)
