@@ -152,7 +152,6 @@ def lump_sum_credit(policy: RegionPolicy, person: PersonFacts, base: int) -> Cre
     require_lump_sum(policy)
     _require_account(policy, person)
     _require_not_resettled(policy, person)
-    rate = policy.credits.lump_sum_rate
-    assert rate is not None
-    return Credit(rate.apply(base), policy.credits.lump_sum_article or "",
-                  f"{format_fen(base)} × {rate}")
+    rate, article = policy.credits.lump_sum_rate, policy.credits.lump_sum_article
+    assert rate is not None and article is not None  # Credits refuses a rate without article
+    return Credit(rate.apply(base), article, f"{format_fen(base)} × {rate}")

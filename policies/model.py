@@ -161,6 +161,12 @@ class Credits(Strict):
                           "(nanchang art. 28); elsewhere resettlement changes nothing")
     lump_sum_scheme_article: str | None = None
 
+    @model_validator(mode="after")
+    def _lump_sum_names_its_article(self) -> Credits:
+        if self.lump_sum_rate is not None and not self.lump_sum_article:
+            raise ValueError("lump_sum_rate needs lump_sum_article: every credit names its article")
+        return self
+
 
 class PurposeRule(Strict):
     """Who an account may pay a purpose for: the owner, bound family, from which date."""

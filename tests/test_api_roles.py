@@ -1,7 +1,9 @@
 """Who may and who may not: every route of the API against every kind of key.
 
 One row per route: the request, and the keys allowed. An allowed key must get past the
-role checks (any status but 401/403); every other key must get 403; no key gets 401.
+role checks to an answer: a success, or a refusal of the request itself (a 4xx problem with
+its code, never 401/403); a 500 is a failure, not "allowed". Every other key must get 403;
+no key gets 401.
 """
 
 from __future__ import annotations
@@ -133,7 +135,11 @@ def test_who_may_and_who_may_not(client: TestClient, method: str, path: str,
     assert client.request(method, path, json=body).status_code == 401
     for key in sorted(allowed):
         response = client.request(method, path, json=body, headers=auth(key))
-        assert response.status_code not in (401, 403), (KEYS[key], response.json())
+        status = response.status_code
+        assert 200 <= status < 500 and status not in (401, 403), (KEYS[key], response.text)
+        if status >= 400:  # refused for what it asks, as a problem with its stable code
+            assert response.headers["content-type"] == "application/problem+json", response.text
+            assert response.json()["code"], (KEYS[key], response.json())
 
 
 def test_a_member_reads_and_binds_only_for_itself(client: TestClient):

@@ -15,6 +15,8 @@ def test_credits_every_row_once_and_a_rerun_writes_nothing(ledger: Ledger, tmp_p
     file = contributions(tmp_path, names, "2024-03")
     expected = {n: Rate.parse("0.02").apply(parse_fen(f"{3000 + i}.{i % 100:02d}"))
                 for i, n in enumerate(names)}
+    # by hand: 3000.00 × 2% = 60.00; 3025.25 × 2% = 60.505 → 60.51 (half up)
+    assert (expected[names[0]], expected[names[25]]) == (6000, 6051)
 
     first = credit_month(ledger, file, tmp_path / "r.csv", batch_size=7)
     assert first.written == 30 and first.credited == sum(expected.values())

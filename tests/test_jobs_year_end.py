@@ -49,7 +49,9 @@ def test_interest_on_daily_balances_is_credited_once_and_ties_out(tmp_path: Path
     before = balances(ledger, names)
     expected = {n: daily_balance_interest(ledger.movements(ledger.account(n).id), 2024,
                                           Rate.parse("0.015")) for n in names}
-    assert all(expected.values())
+    # by hand: P00000 holds 60.00 from 1 March (306 days to 31 December 2024):
+    # 6000 × 306 = 1,836,000 fen·days × 1.5% ÷ 360 = 76.5 fen → 77 (half up)
+    assert expected[names[0]] == 77 and all(expected.values())
     summary = close_year(ledger, 2024, tmp_path / "y.csv", batch_size=2)
     assert summary.credited == sum(expected.values()) and summary.ties_out
     assert balances(ledger, names) == {n: before[n] + expected[n] for n in names}
@@ -110,5 +112,7 @@ def test_kill_9_during_crediting_then_a_rerun_credits_each_row_exactly_once(tmp_
     ledger = open_ledger(str(db))
     expected = {n: Rate.parse("0.02").apply(300000 + i * 100 + i % 100)
                 for i, n in enumerate(names)}
+    # by hand: 3025.25 × 2% = 60.505 → 60.51; 3125.25 × 2% = 62.505 → 62.51
+    assert (expected[names[25]], expected[names[125]]) == (6051, 6251)
     assert balances(ledger, names) == expected
     ledger.close()

@@ -18,7 +18,7 @@ import pytest
 from conftest import PARAMETERS
 from ledger import open_ledger
 from ledger.commands import EnrollPerson, RecordContribution, SettleVisit
-from projections import ViewWorker, open_views
+from projections import ViewReader, ViewWorker, open_views
 from test_projections_views import recompute
 
 KILLS = 20
@@ -104,5 +104,10 @@ def test_sigkilled_workers_leave_views_equal_to_the_recompute(
     ViewWorker(ledger.recorder, ledger.mapper, views, batch_size=BATCH).catch_up()
     assert views.position() == ledger.recorder.max_notification_id()
     assert views.dump() == recompute(ledger)
+    # by hand (nanchang employed, level 1): 900.00 in scope, deductible 600.00,
+    # fund (900.00 − 600.00) × 60% = 180.00 — the same for each of the 40 people
+    pooling = ViewReader(views, ledger.book).account("P7").pooling["nanchang/2024"]
+    assert (pooling.in_scope, pooling.deductible_applied, pooling.fund_paid) == (
+        90000, 60000, 18000)
     views.close()
     ledger.close()
