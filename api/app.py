@@ -122,6 +122,20 @@ TAGS = [
 ]
 
 
+def documented_limit(schema: dict[str, Any]) -> dict[str, Any]:
+    """Every operation with a body may answer 413 (:mod:`api.limits`): say so."""
+    too_large = {
+        "description": f"payload_too_large: the body is over {MAX_BODY} bytes (请求体过大)",
+        "content": {problems.PROBLEM: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+    }
+    for operations in schema.get("paths", {}).values():
+        for operation in operations.values():
+            if isinstance(operation, dict) and "requestBody" in operation \
+                    and "4XX" not in operation.get("responses", {}):
+                operation.setdefault("responses", {}).setdefault("413", too_large)
+    return schema
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """The FastAPI app on the store and policy parameters of ``settings``."""
     settings = settings or load_settings()
@@ -153,10 +167,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            app.openapi_schema = annotate(get_openapi(
+            app.openapi_schema = documented_limit(annotate(get_openapi(
                 title=app.title, version=app.version, description=app.description,
                 routes=app.routes, tags=app.openapi_tags,
-            ))
+            )))
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]

@@ -24,6 +24,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException
+from starlette.routing import compile_path
 
 from ledger.commands import invalid_input
 from policies.errors import ErrorCode, LedgerError
@@ -128,6 +129,19 @@ def documented(*statuses: int) -> dict[int | str, dict[str, Any]]:
     }
 
 
+def allowed_methods(request: Request) -> list[str]:
+    """The methods the API documents at this request's path (its OpenAPI paths)."""
+    path = request.scope.get("path", "")
+    paths = request.app.openapi().get("paths", {})
+    matching = [t for t in paths if compile_path(t)[0].match(path)]
+    # a fixed path (/v1/settlements/preview) wins over a template (/v1/settlements/{id})
+    chosen = [t for t in matching if "{" not in t] or matching
+    return sorted({verb.upper() for t in chosen for verb in paths[t] if verb in _VERBS})
+
+
+_VERBS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+
+
 def install(app: FastAPI) -> None:
     """Route every error of the app through :func:`problem`."""
 
@@ -153,7 +167,10 @@ def install(app: FastAPI) -> None:
         if code is None:  # 400: a body that cannot be read at all is bad input too
             return problem("invalid_input", f"the request could not be read: {error.detail}",
                            request)
-        response = problem(code, str(error.detail), request, headers=error.headers)
+        headers = error.headers
+        if error.status_code == 405:  # every method of the path, not just one route's
+            headers = {**(headers or {}), "Allow": ", ".join(allowed_methods(request))}
+        response = problem(code, str(error.detail), request, headers=headers)
         response.status_code = error.status_code
         return response
 

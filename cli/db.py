@@ -63,9 +63,9 @@ def writing(database: str | None = None) -> Settings:
     try:
         check_database(settings.database_url)
         check_redis(settings.redis_url)
+        initialise(settings)  # also opens the events: GONGJI_CIPHER_KEY must open them
     except SettingsError as error:
         refuse(error, database)
-    initialise(settings)
     return settings
 
 
@@ -95,9 +95,9 @@ def init_command(database: DatabaseOption = None) -> None:
     settings = settings_for(database)
     try:
         check_database(settings.database_url)
+        created = initialise(settings)
     except SettingsError as error:
         refuse(error, database)
-    created = initialise(settings)
     where = Target.of(settings.database_url)
     place = (f"SQLite file {where.sqlite_path}" if where.kind == "sqlite"
              else f"PostgreSQL {where.shown}, schema {where.schema}")

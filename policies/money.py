@@ -47,8 +47,10 @@ def parse_fen(value: object) -> int:
         elif value.isascii() and value.split(".")[0].isdigit() and len(value.split(".")[0]) > MAX_INTEGER_DIGITS:
             reason = f"has more than {MAX_INTEGER_DIGITS} integer digits"
         else:
-            reason = "must be ASCII digits with exactly two decimals"
-        raise MoneyFormatError(f'amount {reason}, e.g. "12.30"; got {shown!r}', _AMOUNT_ZH)
+            reason = "is malformed"
+        raise MoneyFormatError(
+            f'amount {reason}: send ASCII digits with exactly two decimals, at most '
+            f'{MAX_INTEGER_DIGITS} before the point, e.g. "12.30"; got {shown!r}', _AMOUNT_ZH)
     return int(match.group(1)) * 100 + int(match.group(2))
 
 

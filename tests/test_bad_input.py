@@ -88,7 +88,7 @@ BAD_STEPS = [
     ({"op": "transfer", "person": "A", "to_region": "atlantis", "date": "2023-03-01"},
      "step 2 (transfer): to_region: unknown region 'atlantis'"),
     ({**VISIT, "in_scope": "-300.00"}, "step 2 (visit): in_scope: amount must not be negative"),
-    ({**VISIT, "in_scope": "300.005"}, "step 2 (visit): in_scope: amount must be ASCII digits with exactly two decimals"),
+    ({**VISIT, "in_scope": "300.005"}, "step 2 (visit): in_scope: amount is malformed: send ASCII digits with exactly two decimals"),
     ({**VISIT, "in_scope": 300.5}, "step 2 (visit): in_scope: amount must be a string"),
     ({**VISIT, "out_of_scope": 0.1}, "step 2 (visit): out_of_scope: amount must be a string"),
     ({**VISIT, "date": "2023-02-30"}, "step 2 (visit): date: '2023-02-30' is not a calendar date"),

@@ -469,3 +469,26 @@ def test_a_lump_sum_rate_without_its_article_is_refused_at_load(tmp_path) -> Non
     with pytest.raises(PolicyFileError, match=r"^nanchang-2099\.toml: .*credits.*"
                                               r"lump_sum_rate needs lump_sum_article"):
         load_file(path)
+
+
+@pytest.mark.parametrize(("bad", "zh"), [
+    ("one half", '继承份额须为分数（如 "1/3"）或小数（如 "0.5"）'),
+    (None, '继承份额须为分数（如 "1/3"）或小数（如 "0.5"）'),
+    ("1/0", "继承份额的分母不能为 0"),
+    ("3/2", "继承份额须大于 0 且不超过 1"),
+    ("0", "继承份额须大于 0 且不超过 1"),
+])
+def test_a_bad_share_says_what_to_fix_in_chinese_too(bad: object, zh: str) -> None:
+    from policies.errors import InputError
+
+    with pytest.raises(InputError) as refused:
+        parse_share(bad)
+    assert refused.value.zh == zh
+
+
+def test_shares_not_summing_to_one_say_so_in_chinese_too() -> None:
+    from policies.errors import InputError
+
+    with pytest.raises(InputError) as refused:
+        split_balance(100, [Fraction(1, 2), Fraction(1, 3)])
+    assert refused.value.zh == "继承份额之和须恰好为 1"
