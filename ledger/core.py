@@ -23,10 +23,10 @@ from eventsourcing.persistence import IntegrityError, JSONTranscoder, Transcodin
 from eventsourcing.utils import get_topic
 
 from ledger.account import ACTIVE, EMIGRATED, SETTLED, Account
+from ledger.adapters.store import init_lock, store_env
 from ledger.crypto import check_store, cipher_env
 from ledger.ids import account_id, transaction_id
-from ledger.settings import DEFAULT_DATABASE, store_env
-from ledger.store import init_lock
+from ledger.settings import DEFAULT_DATABASE
 from ledger.transaction import Transaction
 from policies.book import PolicyBook
 from policies.errors import ErrorCode, LedgerError
