@@ -16,23 +16,12 @@ from uuid import UUID
 from ledger.account import ACTIVE, DECEASED, Account
 from ledger.commands import CloseYear
 from ledger.core import LedgerCore
+from ledger.movement import movement, region_spans
 from ledger.results import YearClosed
-from policies.calendar import Month
 from policies.errors import LedgerError
 from policies.interest import Span, interest_over_periods
 from policies.model import RegionPolicy
 from policies.pricing import cap_for
-
-_VALUE_DATE = {
-    "ContributionCredited": lambda e: Month.parse(e.month).first_day,
-    "AllotmentCredited": lambda e: Month.parse(e.month).first_day,
-    "InterestCredited": lambda e: dt.date(e.year + 1, 1, 1),
-}
-_SIGN = {
-    "ContributionCredited": 1, "AllotmentCredited": 1, "LumpSumCredited": 1,
-    "InterestCredited": 1, "DebitRestored": 1, "TransferredIn": 1,
-    "Debited": -1, "TransferredOut": -1, "EmigrationPaidOut": -1, "InheritancePaidOut": -1,
-}
 
 
 class YearEndCommands(LedgerCore):
@@ -120,40 +109,3 @@ class YearEndCommands(LedgerCore):
         """Every balance change of an account with its value date, from the events alone."""
         return [move for event in self.events.get(account_id)
                 if (move := movement(event)) is not None]
-
-
-def movement(event: object) -> tuple[dt.date, int] | None:
-    """An account event's balance change with its value date, or None if it moves nothing."""
-    name = type(event).__name__
-    sign = _SIGN.get(name)
-    if sign is None:
-        return None
-    return _VALUE_DATE.get(name, lambda e: e.date)(event), sign * event.amount  # type: ignore[attr-defined]
-
-
-def region_spans(events: Iterable[Any], year: int) -> dict[str, list[Span]]:
-    """The days of ``year`` the account was open in each region, from its events alone.
-
-    A transfer on d moves the balance that day, so d belongs to the destination; the
-    account stays open through the day of death or emigration, not after (DOMAIN.md 9)."""
-    first, last = dt.date(year, 1, 1), dt.date(year, 12, 31)
-    spans: dict[str, list[Span]] = {}
-    region, since = None, dt.date.min
-    end = dt.date.max
-
-    def close(until: dt.date) -> None:
-        start, stop = max(since, first), min(until, last)
-        if region is not None and start <= stop:
-            spans.setdefault(region, []).append((start, stop))
-
-    for event in events:
-        name = type(event).__name__
-        if name == "Enrolled":
-            region = event.region
-        elif name == "TransferredIn":
-            close(event.date - dt.timedelta(days=1))
-            region, since = event.region, event.date
-        elif name in ("Died", "EmigrationPaidOut"):
-            end = min(end, event.date)
-    close(end)
-    return spans
