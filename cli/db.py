@@ -15,7 +15,7 @@ import typer
 from api.keys import load_keys
 from ledger import open_ledger
 from ledger.settings import Settings, SettingsError, load_settings
-from ledger.store import Target, check_database, check_redis, init_lock, tables
+from ledger.adapters.store import Target, check_database, check_redis, init_lock, tables
 from policies.book import PolicyBook
 from policies.parameters import ParameterError
 

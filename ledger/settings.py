@@ -1,7 +1,8 @@
-"""Deployment settings, read from the environment once, and the event store they select.
+"""Deployment settings, read from the environment once.
 
-``GONGJI_DATABASE_URL`` chooses the store: a SQLite file path, or ``sqlite:///`` followed by
-that path exactly as written (``sqlite:///gongji.db`` is ``./gongji.db``, relative to the
+``GONGJI_DATABASE_URL`` chooses the store (:func:`ledger.adapters.store.store_env` turns
+it into eventsourcing's settings): a SQLite file path, or ``sqlite:///`` followed by that
+path exactly as written (``sqlite:///gongji.db`` is ``./gongji.db``, relative to the
 working directory; ``sqlite:////var/lib/gongji.db`` — four slashes — is absolute), or
 ``postgresql://USER[:PASSWORD]@HOST:PORT/DB`` (optionally ``?schema=NAME``). The embedded
 default is ``./gongji.db``. A bad value stops start-up with a message naming it; no message
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 import json
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlparse
+from urllib.parse import urlparse
 
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -57,6 +58,8 @@ class Settings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def _database_url(cls, value: str) -> str:
+        from ledger.adapters.store import store_env  # that module imports this one
+
         store_env(value)  # raises SettingsError naming GONGJI_DATABASE_URL
         return value.strip()
 
@@ -116,63 +119,3 @@ def load_settings(**overrides: Any) -> Settings:
             for m, e in zip(messages, error.errors())
         )) from None
     return settings
-
-
-def store_env(database_url: str) -> dict[str, str]:
-    """eventsourcing's persistence settings for a database URL."""
-    url = database_url.strip()
-    shown = redacted(url) if "://" in url else url
-    if not url:
-        raise SettingsError("GONGJI_DATABASE_URL is empty: give a SQLite path, "
-                            "sqlite:///PATH or postgresql://USER@HOST:PORT/DB")
-    if url.startswith(("postgresql://", "postgres://")):
-        try:
-            parts = urlparse(url)
-            parts.port  # noqa: B018 — raises on a port that is not a number
-        except ValueError as error:
-            raise SettingsError(
-                f"GONGJI_DATABASE_URL {shown!r}: {error}; expected "
-                "postgresql://USER[:PASSWORD]@HOST:PORT/DB[?schema=NAME]"
-            ) from None
-        if not parts.hostname or not parts.path.strip("/"):
-            raise SettingsError(
-                f"GONGJI_DATABASE_URL {shown!r}: expected "
-                "postgresql://USER[:PASSWORD]@HOST:PORT/DB[?schema=NAME]"
-            )
-        env = {
-            "PERSISTENCE_MODULE": "eventsourcing.postgres",
-            "POSTGRES_DBNAME": parts.path.strip("/"),
-            "POSTGRES_HOST": parts.hostname,
-            "POSTGRES_PORT": str(parts.port or 5432),
-            "POSTGRES_USER": unquote(parts.username or "postgres"),
-            "POSTGRES_PASSWORD": unquote(parts.password or ""),
-            "POSTGRES_POOL_SIZE": "5",
-            "POSTGRES_MAX_OVERFLOW": "10",
-            # the hash chain is appended in the events' insert transaction (ledger.chain)
-            "APPLICATION_RECORDER_TOPIC": "ledger.chain:ChainedPostgresRecorder",
-        }
-        schema = parse_qs(parts.query).get("schema")
-        if schema:
-            env["POSTGRES_SCHEMA"] = schema[0]
-        return env
-    if url.startswith("sqlite:"):
-        path = url.removeprefix("sqlite:///")  # the path exactly as written after it
-        if path == url or not path:
-            raise SettingsError(
-                f"GONGJI_DATABASE_URL {shown!r}: write sqlite:/// followed by the file's path "
-                "(sqlite:///gongji.db is ./gongji.db; sqlite:////var/lib/gongji.db, four "
-                "slashes, is absolute), or just the path"
-            )
-    elif "://" in url:
-        raise SettingsError(
-            f"GONGJI_DATABASE_URL {shown!r}: use a SQLite path, sqlite:///PATH or "
-            "postgresql://USER@HOST:PORT/DB"
-        )
-    else:
-        path = url
-    return {
-        "PERSISTENCE_MODULE": "eventsourcing.sqlite",
-        "SQLITE_DBNAME": path,
-        "SQLITE_LOCK_TIMEOUT": "30",
-        "APPLICATION_RECORDER_TOPIC": "ledger.chain:ChainedSQLiteRecorder",
-    }
