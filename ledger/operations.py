@@ -189,7 +189,8 @@ OPERATIONS: tuple[Operation, ...] = (
         "Gives the same figures a settlement would give at this moment; a later write "
         "(another visit, a credit) can change them. A member key previews its own visits, "
         "paid by its own account or in cash.",
-        _VISIT, _VISIT_LOADS, institution=True, member="person", member_pays_own=True,
+        _VISIT, Loads(accounts=_VISIT_LOADS.accounts), institution=True, member="person",
+        member_pays_own=True,
         writes=False, nhsa=True),
     Operation(
         "spend", c.Spend, r.SpendResult, "/v1/spends", COUNTER, "settlements",

@@ -4,6 +4,7 @@ and an entry added to it appears in every one of them."""
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,7 +24,10 @@ from conformance.steps import OPS, ops
 from ledger import Ledger
 from ledger import commands as c
 from ledger import results as r
+from ledger.ids import account_id, transaction_id
 from ledger.operations import BY_COMMAND, OPERATIONS, Loads, Operation
+from ledger.prefetch import Fetched
+from policies.errors import LedgerError
 
 # the step kinds of FORMAT.md's table, written out here as the independent record
 FORMAT_STEPS = {"contribution", "lump_sum", "allotment", "retire", "visit", "bind", "unbind",
@@ -97,6 +101,28 @@ def test_loads_name_the_accounts_and_transactions_of_a_command() -> None:
     spend = c.parse(c.Spend, {"payer": "A", "beneficiary": "A", "purpose": "pharmacy",
                               "amount": "1.00", "id": "S1", "date": "2024-01-02"})
     assert BY_COMMAND[c.Spend].loads.people(spend) == ["A"]  # once, not per field
+
+
+
+@pytest.mark.parametrize("op", [op for op in OPERATIONS if not op.loads.every_account],
+                         ids=[op.path for op in OPERATIONS if not op.loads.every_account])
+def test_the_write_loop_prefetches_what_the_table_says(op: Operation, memory_ledger: Ledger,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each command's first prefetch is the accounts and transactions its entry names (a
+    reversal then asks for the accounts its transaction debited)."""
+    asked: list[set[Any]] = []
+    fetch = memory_ledger.fetch
+
+    def recorded(needs: Any) -> Any:
+        asked.append((needs(Fetched()) if callable(needs) else needs).aggregate_ids())
+        return fetch(needs)
+
+    monkeypatch.setattr(memory_ledger, "fetch", recorded)
+    command = c.parse(op.command, op.example)
+    with contextlib.suppress(LedgerError):  # on an empty ledger: unknown_person, mostly
+        getattr(memory_ledger, op.method)(command)
+    assert asked[0] == {*map(account_id, op.loads.people(command)),
+                        *map(transaction_id, op.loads.transaction_ids(command))}
 
 
 # -- a new entry appears everywhere -----------------------------------------------------
