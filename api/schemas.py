@@ -9,6 +9,8 @@ written once. Field descriptions (English with the Chinese term) and examples co
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -161,6 +163,35 @@ class YearClosedOut(Out):
     closed: int
     accounts: int
     interest: str
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """How a ledger result answers a write: the response model, and how to build it from
+    the command (which gives the ids the answer repeats) and the result."""
+
+    model: type[Out]
+    of: Callable[[Any, Any], Out]
+
+
+#: The answer to each kind of result (:mod:`ledger.results`), for every operation.
+ANSWERS: dict[type, Answer] = {
+    r.Done: Answer(Ack, lambda cmd, res: Ack()),
+    r.Credited: Answer(Credited, lambda cmd, res: Credited.of(res)),
+    r.VisitResult: Answer(VisitSplit, lambda cmd, res: VisitSplit.of(cmd.id, cmd.person, res)),
+    r.SpendResult: Answer(Spent, lambda cmd, res: Spent.of(cmd.id, res)),
+    r.Reversed: Answer(ReversedOut, lambda cmd, res: ReversedOut(
+        id=cmd.id, restored=format_fen(res.restored))),
+    r.Transferred: Answer(TransferredOut, lambda cmd, res: TransferredOut(
+        amount=format_fen(res.amount))),
+    r.PaidOut: Answer(PaidOutOut, lambda cmd, res: PaidOutOut(paid_out=format_fen(res.paid_out))),
+    r.InheritancePaid: Answer(InheritanceOut, lambda cmd, res: InheritanceOut(
+        payouts={name: format_fen(v) for name, v in res.payouts.items()})),
+    r.YearClosed: Answer(YearClosedOut, lambda cmd, res: YearClosedOut(
+        closed=res.closed, accounts=res.accounts, interest=format_fen(res.interest))),
+}
+#: A visit's answer in the NHSA 2207 vocabulary (``?format=nhsa``).
+NHSA_VISIT = Answer(NhsaSetlInfo, lambda cmd, res: NhsaSetlInfo.of(cmd.id, res))
 
 
 class Read(Out):
