@@ -2,7 +2,8 @@
 
 A batch job loads a few thousand accounts at once (:mod:`ledger.adapters.bulk`), lets each one
 decide with the same aggregate methods and policy rules as the single commands, and then
-stores every pending event of the batch with **one** ``recorder.insert_events`` call: one
+stores every pending event of the batch, with the accounts' state rows
+(:mod:`ledger.adapters.state`), with **one** ``recorder.insert_events`` call: one
 atomic transaction, rows sorted by ``(originator_id, originator_version)`` so the index
 is walked in order. It is the same write ``Application.save(*accounts)`` makes, minus
 that method's per-object protocol checks, which cost more than the insert itself at
@@ -28,6 +29,7 @@ from eventsourcing.persistence import IntegrityError
 
 from ledger.account import Account
 from ledger.adapters.bulk import BulkReader
+from ledger.adapters.state import state_rows
 from ledger.core import LedgerCore
 
 Item = TypeVar("Item")
@@ -84,7 +86,14 @@ class BatchWriter:
         if not events:
             return Counter()
         mapper = self.app.mapper
-        self.app.recorder.insert_events([mapper.to_stored_event(e) for e in events])
+        accounts = [a for a in aggregates if isinstance(a, Account)]
+        rows = state_rows(mapper, accounts, events) if hasattr(
+            self.app.recorder, "put_states") else {}
+        try:
+            self.app.recorder.insert_events([mapper.to_stored_event(e) for e in events], **rows)
+        except IntegrityError:  # a stale state row is repaired before anyone retries
+            self.app.repair_states([a.id for a in accounts])
+            raise
         self._snapshot(aggregates, events)
         return Counter(type(e).__name__ for e in events)
 
@@ -113,7 +122,7 @@ class BatchWriter:
 
             def attempt(aid: UUID = aid, items: Sequence[Item] = items) -> tuple:
                 try:
-                    account: Account | None = self.app.repository.get(aid)
+                    account: Account | None = _account(self.app.load(aid))
                 except AggregateNotFoundError:
                     account = None
                 before = account.balance if account else 0
