@@ -58,7 +58,7 @@ def credit_month(
                 outcomes.append(rejected(error))
         return outcomes, account
 
-    rejects = RejectsFile(rejects_path, ("line", *COLUMNS))
+    rejects = RejectsFile(rejects_path, ("line", *COLUMNS), by_line=True)
     try:
         batches = csv_batches(source, shard, batch_size, summary,
                               key=lambda row: account_id(row.fields.get("person", "")))

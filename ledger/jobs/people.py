@@ -61,7 +61,7 @@ def import_people(
                 outcomes.append(rejected(error))
         return outcomes, account
 
-    rejects = RejectsFile(rejects_path, ("line", *COLUMNS, *OPTIONAL))
+    rejects = RejectsFile(rejects_path, ("line", *COLUMNS, *OPTIONAL), by_line=True)
     try:
         batches = csv_batches(source, shard, batch_size, summary,
                               key=lambda row: account_id(row.fields.get("person", "")))

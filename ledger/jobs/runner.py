@@ -28,6 +28,7 @@ from ledger.adapters.bulk import BulkReader
 from ledger.commands import Command, parse
 from ledger.core import LedgerCore
 from ledger.jobs.csvfile import CsvSource, RejectsFile, Row
+from ledger.jobs.keysort import RUN, by_key
 from ledger.jobs.shard import Shard
 from ledger.jobs.summary import REJECTED, JobSummary, Outcome
 from policies.errors import ErrorCode, LedgerError
@@ -88,21 +89,26 @@ def _line_order(refusal: tuple[Sequence[object], Outcome]) -> tuple:
 
 def csv_batches(
     source: CsvSource, shard: Shard, size: int, summary: JobSummary,
-    key: Callable[[Row], UUID],
+    key: Callable[[Row], UUID], run: int = RUN,
 ) -> Iterator[Batch]:
-    """The file's rows of ``shard``, ``size`` rows a batch, grouped by account."""
+    """The file's rows of ``shard`` in account-key order (:mod:`ledger.jobs.keysort`),
+    about ``size`` rows a batch, grouped by account; an account's rows in file order."""
+
+    def mine() -> Iterator[Row]:
+        for row in source.rows():
+            if key(row) in shard:
+                yield row
+            else:
+                summary.other_shards += 1
+
     work: dict[UUID, list[Row]] = {}
     count = 0
-    for row in source.rows():
-        account_id = key(row)
-        if account_id not in shard:
-            summary.other_shards += 1
-            continue
+    for account_id, row in by_key(mine(), key, lambda row: row.line, run):
+        if count >= size and account_id not in work:
+            yield work, shard.fraction(account_id)
+            work, count = {}, 0
         work.setdefault(account_id, []).append(row)
         count += 1
-        if count >= size:
-            yield work, source.position / max(1, source.size)
-            work, count = {}, 0
     yield work, 1.0
 
 
