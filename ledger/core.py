@@ -114,6 +114,7 @@ class LedgerCore(Application[UUID]):
     def __init__(self, book: PolicyBook, database_url: str = DEFAULT_DATABASE,
                  env: dict[str, str] | None = None) -> None:
         self.book = book
+        self.database_url = database_url
         # Cached aggregates are fast-forwarded from the store on every load, so several
         # processes stay consistent; the cache only saves replaying whole histories.
         defaults = {"AGGREGATE_CACHE_MAXSIZE": os.environ.get("AGGREGATE_CACHE_MAXSIZE", "5000")}
@@ -131,6 +132,10 @@ class LedgerCore(Application[UUID]):
         except Exception:
             self.close()
             raise
+
+    def reopen(self) -> LedgerCore:
+        """The same ledger with connections of its own (for a forked process)."""
+        return type(self)(self.book, self.database_url, env=dict(self.env))
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)

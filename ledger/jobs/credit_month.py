@@ -17,11 +17,12 @@ from pathlib import Path
 from ledger.account import Account
 from ledger.commands import RecordContribution
 from ledger.ids import account_id
-from ledger.jobs.csvfile import MONEY, MONTH, CsvSource, RejectsFile, Row
+from ledger.jobs.csvfile import MONEY, MONTH, CsvSource, Row
 from ledger.jobs.runner import (
-    Progress, csv_batches, csv_reject_row, rejected, row_command, run_batches,
+    Progress, csv_batches, csv_reject_row, rejected, rejects_file, row_command, run_batches,
 )
 from ledger.jobs.shard import Shard
+from ledger.jobs.workers import run_in_workers
 from ledger.jobs.summary import ALREADY, WRITTEN, JobSummary, Outcome
 from ledger.service import Ledger
 from policies.errors import ErrorCode, LedgerError
@@ -37,8 +38,18 @@ def open_source(path: Path, encoding: str | None = None) -> CsvSource:
 def credit_month(
     ledger: Ledger, path: Path, rejects_path: Path, shard: Shard = Shard(),
     batch_size: int = 5000, progress: Progress | None = None, encoding: str | None = None,
+    workers: int = 1,
 ) -> JobSummary:
-    """Credit every row of ``path`` that falls in ``shard``; rejects to ``rejects_path``."""
+    """Credit every row of ``path`` that falls in ``shard``; rejects to ``rejects_path``.
+
+    With ``workers`` > 1 the accounts are decided in that many processes by key range
+    (:mod:`ledger.jobs.workers`)."""
+    if workers > 1:
+        def one(part_ledger: Ledger, part: Shard) -> JobSummary:
+            return credit_month(part_ledger, path, rejects_path, part, batch_size,
+                                encoding=encoding)
+
+        return run_in_workers(ledger, shard, workers, one, rejects_path, progress)
     source = open_source(path, encoding)
     summary = JobSummary("credit-month", str(shard), credit_event="ContributionCredited")
 
@@ -58,7 +69,7 @@ def credit_month(
                 outcomes.append(rejected(error))
         return outcomes, account
 
-    rejects = RejectsFile(rejects_path, ("line", *COLUMNS), by_line=True)
+    rejects = rejects_file(rejects_path, ("line", *COLUMNS), by_line=True)
     try:
         batches = csv_batches(source, shard, batch_size, summary,
                               key=lambda row: account_id(row.fields.get("person", "")))

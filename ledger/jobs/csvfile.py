@@ -221,7 +221,8 @@ class RejectsFile:
 
     def add(self, values: Sequence[object], code: str, message: str) -> None:
         if self._held is not None:
-            self._held.add(_NO_KEY, int(values[0]), [*values, code, message])  # type: ignore[call-overload]
+            line = int(values[0])  # type: ignore[call-overload]
+            self._held.add(_NO_KEY, line, [*values, code, message])
         else:
             self._writer.writerow([*values, code, message])
         self.count += 1

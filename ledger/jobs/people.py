@@ -18,11 +18,12 @@ from pathlib import Path
 from ledger.account import Account
 from ledger.commands import ImportPerson
 from ledger.ids import account_id
-from ledger.jobs.csvfile import MONTH, CsvSource, RejectsFile, Row
+from ledger.jobs.csvfile import MONTH, CsvSource, Row
 from ledger.jobs.runner import (
-    Progress, csv_batches, csv_reject_row, rejected, row_command, run_batches,
+    Progress, csv_batches, csv_reject_row, rejected, rejects_file, row_command, run_batches,
 )
 from ledger.jobs.shard import Shard
+from ledger.jobs.workers import run_in_workers
 from ledger.jobs.summary import ALREADY, WRITTEN, JobSummary, Outcome
 from ledger.service import Ledger
 from policies.errors import LedgerError
@@ -41,8 +42,18 @@ def open_source(path: Path, encoding: str | None = None) -> CsvSource:
 def import_people(
     ledger: Ledger, path: Path, rejects_path: Path, shard: Shard = Shard(),
     batch_size: int = 5000, progress: Progress | None = None, encoding: str | None = None,
+    workers: int = 1,
 ) -> JobSummary:
-    """Enroll every person of ``path`` that falls in ``shard``; rejects to ``rejects_path``."""
+    """Enroll every person of ``path`` that falls in ``shard``; rejects to ``rejects_path``.
+
+    With ``workers`` > 1 the accounts are decided in that many processes by key range
+    (:mod:`ledger.jobs.workers`)."""
+    if workers > 1:
+        def one(part_ledger: Ledger, part: Shard) -> JobSummary:
+            return import_people(part_ledger, path, rejects_path, part, batch_size,
+                                 encoding=encoding)
+
+        return run_in_workers(ledger, shard, workers, one, rejects_path, progress)
     source = open_source(path, encoding)
     summary = JobSummary("people import", str(shard), credit_event="Enrolled")
 
@@ -61,7 +72,7 @@ def import_people(
                 outcomes.append(rejected(error))
         return outcomes, account
 
-    rejects = RejectsFile(rejects_path, ("line", *COLUMNS, *OPTIONAL), by_line=True)
+    rejects = rejects_file(rejects_path, ("line", *COLUMNS, *OPTIONAL), by_line=True)
     try:
         batches = csv_batches(source, shard, batch_size, summary,
                               key=lambda row: account_id(row.fields.get("person", "")))

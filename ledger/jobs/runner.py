@@ -22,8 +22,9 @@ from uuid import UUID
 from eventsourcing.utils import get_topic
 
 from ledger import metrics
+from ledger.jobs import workers
 from ledger.account import Account
-from ledger.adapters.batch import BatchWriter, Decide
+from ledger.adapters.batch import Decide
 from ledger.adapters.bulk import BulkReader
 from ledger.commands import Command, parse
 from ledger.core import LedgerCore
@@ -51,7 +52,8 @@ def run_batches(
     reject_row: RejectRow | None = None,
 ) -> JobSummary:
     """Commit every batch; ``summary`` is filled in and returned."""
-    writer = BatchWriter(ledger)
+    writer = workers.writer_for(ledger)
+    progress = workers.progress_for(progress)
     started = time.perf_counter()
     for work, done in batches:
         if work:
@@ -126,13 +128,18 @@ def run_population_job(
     shard: Shard, batch_size: int, progress: Progress | None,
 ) -> JobSummary:
     """Run ``decide`` over every account of ``shard``; refusals listed by person."""
-    rejects = RejectsFile(rejects_path, ("person",))
+    rejects = rejects_file(rejects_path, ("person",))
     try:
         batches = population_batches(ledger, get_topic(Account.Enrolled), shard, batch_size)
         return run_batches(ledger, summary, batches, decide, rejects, progress,
                            lambda _, outcome: [outcome.person])
     finally:
         rejects.close()
+
+
+def rejects_file(path: Path, columns: Sequence[str], by_line: bool = False) -> RejectsFile:
+    """The job's rejects file (in a deciding process of ``--workers``, its own part)."""
+    return RejectsFile(workers.part_path(path), columns, by_line)
 
 
 def csv_reject_row(columns: Sequence[str]) -> RejectRow:
