@@ -78,7 +78,7 @@ def credit_month_command(
     found = checked_input(lambda: open_contributions(file, encoding))
     where = rejects or default_rejects(file, shard)
     run_job("credit-month", database, shard, lambda ledger, part, report: credit_month(
-        ledger, file, where, part, batch_size, report, found, workers), where)
+        ledger, file, where, part, batch_size, report, found, workers=workers), where)
 
 
 @app.command("allot-month")
@@ -101,7 +101,7 @@ def allot_month_command(
     checked_region(region)
     where = rejects or default_rejects(Path(f"allot-{parsed}"), shard)
     run_job("allot-month", database, shard, lambda ledger, part, report: allot_month(
-        ledger, parsed, where, region, part, batch_size, report, workers), where)
+        ledger, parsed, where, region, part, batch_size, report, workers=workers), where)
 
 
 @app.command("close-year")
@@ -120,7 +120,7 @@ def close_year_command(
     checked_region(region)
     where = rejects or default_rejects(Path(f"close-{year}"), shard)
     run_job("close-year", database, shard, lambda ledger, part, report: close_year(
-        ledger, year, where, region, part, batch_size, report, workers), where)
+        ledger, year, where, region, part, batch_size, report, workers=workers), where)
 
 
 # -- shared by the job commands (and ``gongji people import``) ------------------------------

@@ -45,4 +45,4 @@ def import_command(
     found = checked_input(lambda: open_source(file, encoding))
     where = rejects or default_rejects(file, shard)
     run_job("people import", database, shard, lambda ledger, part, report: import_people(
-        ledger, file, where, part, batch_size, report, found, workers), where)
+        ledger, file, where, part, batch_size, report, found, workers=workers), where)

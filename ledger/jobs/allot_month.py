@@ -22,27 +22,22 @@ from ledger.account import Account
 from ledger.commands import CreditAllotment
 from ledger.jobs.runner import Progress, rejected, run_population_job
 from ledger.jobs.shard import Shard
-from ledger.jobs.workers import run_in_workers
+from ledger.jobs.workers import with_workers
 from ledger.jobs.summary import ALREADY, SKIPPED, WRITTEN, JobSummary, Outcome
 from ledger.service import Ledger
 from policies import credits
 from policies.calendar import Month
 from policies.errors import ErrorCode, LedgerError
 
+@with_workers
 def allot_month(
     ledger: Ledger, month: Month, rejects_path: Path, region: str | None = None,
     shard: Shard = Shard(), batch_size: int = 5000, progress: Progress | None = None,
-    workers: int = 1,
 ) -> JobSummary:
     """Credit ``month``'s allotment to every retired person of ``shard`` (and ``region``).
 
-    With ``workers`` > 1 the accounts are decided in that many processes by key range
+    With ``workers=N`` (N > 1) the accounts are decided in N processes by key range
     (:mod:`ledger.jobs.workers`)."""
-    if workers > 1:
-        def one(part_ledger: Ledger, part: Shard) -> JobSummary:
-            return allot_month(part_ledger, month, rejects_path, region, part, batch_size)
-
-        return run_in_workers(ledger, shard, workers, one, rejects_path, progress)
     summary = JobSummary("allot-month", str(shard), credit_event="AllotmentCredited")
 
     def decide(account: Account | None, _: Sequence[UUID]) -> tuple[list[Outcome], Account | None]:

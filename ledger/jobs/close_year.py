@@ -22,26 +22,21 @@ from ledger.account import Account
 from ledger.commands import CloseYear
 from ledger.jobs.runner import Progress, rejected, run_population_job
 from ledger.jobs.shard import Shard
-from ledger.jobs.workers import run_in_workers
+from ledger.jobs.workers import with_workers
 from ledger.jobs.summary import ALREADY, WRITTEN, JobSummary, Outcome
 from ledger.service import Ledger
 from policies.errors import LedgerError
 
 
+@with_workers
 def close_year(
     ledger: Ledger, year: int, rejects_path: Path, region: str | None = None,
     shard: Shard = Shard(), batch_size: int = 5000, progress: Progress | None = None,
-    workers: int = 1,
 ) -> JobSummary:
     """Close ``year`` for every account of ``shard`` (pooling of ``region`` only, if given).
 
-    With ``workers`` > 1 the accounts are decided in that many processes by key range
+    With ``workers=N`` (N > 1) the accounts are decided in N processes by key range
     (:mod:`ledger.jobs.workers`)."""
-    if workers > 1:
-        def one(part_ledger: Ledger, part: Shard) -> JobSummary:
-            return close_year(part_ledger, year, rejects_path, region, part, batch_size)
-
-        return run_in_workers(ledger, shard, workers, one, rejects_path, progress)
     cmd = CloseYear(year=year, region=region)
     summary = JobSummary("close-year", str(shard), credit_event="YearClosed")
 

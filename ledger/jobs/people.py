@@ -23,7 +23,7 @@ from ledger.jobs.runner import (
     Progress, csv_batches, csv_reject_row, rejected, rejects_file, row_command, run_batches,
 )
 from ledger.jobs.shard import Shard
-from ledger.jobs.workers import run_in_workers
+from ledger.jobs.workers import with_workers
 from ledger.jobs.summary import ALREADY, WRITTEN, JobSummary, Outcome
 from ledger.service import Ledger
 from policies.errors import LedgerError
@@ -39,21 +39,15 @@ def open_source(path: Path, encoding: str | None = None) -> CsvSource:
                      encoding=encoding)
 
 
+@with_workers
 def import_people(
     ledger: Ledger, path: Path, rejects_path: Path, shard: Shard = Shard(),
     batch_size: int = 5000, progress: Progress | None = None, encoding: str | None = None,
-    workers: int = 1,
 ) -> JobSummary:
     """Enroll every person of ``path`` that falls in ``shard``; rejects to ``rejects_path``.
 
-    With ``workers`` > 1 the accounts are decided in that many processes by key range
+    With ``workers=N`` (N > 1) the accounts are decided in N processes by key range
     (:mod:`ledger.jobs.workers`)."""
-    if workers > 1:
-        def one(part_ledger: Ledger, part: Shard) -> JobSummary:
-            return import_people(part_ledger, path, rejects_path, part, batch_size,
-                                 encoding=encoding)
-
-        return run_in_workers(ledger, shard, workers, one, rejects_path, progress)
     source = open_source(path, encoding)
     summary = JobSummary("people import", str(shard), credit_event="Enrolled")
 

@@ -18,6 +18,8 @@ the job's rejects file, in line order, at the end. The summaries are added up.
 from __future__ import annotations
 
 import csv
+import functools
+import inspect
 import multiprocessing
 import queue
 import time
@@ -132,6 +134,29 @@ def run_in_workers(ledger: LedgerCore, shard: Shard, workers: int, job: Job,
     _merge_rejects(rejects, [_part(rejects, i) for i in range(1, workers + 1)])
     return added(str(shard), [summaries[i] for i in sorted(summaries)],
                  time.perf_counter() - started)
+
+
+def with_workers(job: Callable[..., JobSummary]) -> Callable[..., JobSummary]:
+    """Give a job function ``workers=N``: run on N key ranges of its ``shard`` in N
+    deciding processes (its ``ledger``, ``shard``, ``rejects_path``, ``progress``
+    arguments say where), committed by this process. ``workers=1`` is the job itself."""
+    signature = inspect.signature(job)
+
+    @functools.wraps(job)
+    def run(*args: Any, workers: int = 1, **kwargs: Any) -> JobSummary:
+        if workers <= 1:
+            return job(*args, **kwargs)
+        bound = signature.bind(*args, **kwargs)
+        bound.apply_defaults()
+        given = bound.arguments
+
+        def one(ledger: Any, part: Shard) -> JobSummary:
+            return job(**{**given, "ledger": ledger, "shard": part, "progress": None})
+
+        return run_in_workers(given["ledger"], given["shard"], workers, one,
+                              given["rejects_path"], given["progress"])
+
+    return run
 
 
 def _decide(ledger: LedgerCore, job: Job, part: Shard, index: int, inbox: Any,
