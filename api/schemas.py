@@ -458,7 +458,7 @@ class PoolingAsOf(Out):
 
 
 class Difference(Out):
-    check: Literal["chain", "events", "pricing", "views"]
+    check: Literal["chain", "events", "pricing", "views", "states"]
     kind: Literal["edited", "link_edited", "deleted", "unchained", "reordered", "unreadable",
                   "inapplicable", "mismatch", "behind"]
     position: int | None
