@@ -24,6 +24,7 @@ from api.idempotency import once
 from api.problems import documented
 from ledger import commands as c
 from ledger import results as r
+from ledger.directory import listed_visit
 from policies.errors import ErrorCode, LedgerError
 from policies.money import format_fen
 
@@ -77,6 +78,15 @@ def at_institution(principal: Principal, command: Any) -> Any:
         return command.model_copy(update={"institution": principal.institution})
     require_institution(principal, command.institution)
     return command
+
+
+def listed(request: Request, principal: Principal, cmd: c.SettleVisit) -> c.SettleVisit:
+    """An institution key's visit is priced at the level of its directory entry (定点医药机构
+    目录) in force on the visit's date; a ``level`` that disagrees is ``level_mismatch``.
+    The agency's (and a preview by a member or an auditor) keeps the level it sends."""
+    if principal.role != "institution":
+        return cmd
+    return listed_visit(request.app.state.services.ledger, cmd)
 
 
 def visit_renderer(cmd: c.SettleVisit, fmt: Format) -> Callable[[r.VisitResult], BaseModel]:
@@ -208,8 +218,14 @@ def settle_visit(request: Request, cmd: c.SettleVisit, who: AtCounter,
     ``{"family": B}`` (B's account pays for the person, who must be bound to B), with
     ``"own_first": true`` for own account first and the shortfall from B (acct_pay /
     acct_mulaid_pay). ``?format=nhsa`` answers with the NHSA 2207 setlinfo names.
+
+    An institution key's visit takes its ``level`` from the institution directory
+    (定点医药机构目录) entry in force on ``date``: a ``level`` that disagrees is refused
+    (level_mismatch, 422); an institution the directory does not list (unknown_institution,
+    404), without an entry in force on ``date`` (institution_not_in_force) or not designated
+    (not_designated, 非定点) is refused (409). The agency's ``level`` is taken as sent.
     """
-    cmd = at_institution(who, cmd)
+    cmd = listed(request, who, at_institution(who, cmd))
     return execute(request, who, cmd, key, own_result(request, who, cmd.id,
                                                       visit_renderer(cmd, fmt)))
 
@@ -223,14 +239,15 @@ def preview_visit(request: Request, cmd: c.SettleVisit,
     """Pre-settlement (预结算): what the visit would cost now; writes nothing.
 
     Gives the same figures a settlement would give at this moment; a later write (another
-    visit, a credit) can change them.
+    visit, a credit) can change them. An institution key's level comes from the directory,
+    as for a settlement.
     """
     require_person(who, cmd.person)
     if who.role == "member" and isinstance(cmd.pay, c.FamilyPay):
         # the family part would reveal the payer's balance, which a member may not read
         raise HTTPException(403, "a member key may not preview a visit paid by another "
                                  "person's account; preview with pay \"own\" or \"none\"")
-    cmd = at_institution(who, cmd)
+    cmd = listed(request, who, at_institution(who, cmd))
     result = request.app.state.services.ledger.preview_visit(cmd)
     return visit_renderer(cmd, fmt)(result)
 

@@ -202,15 +202,17 @@ def _text(value: Any, kind: str) -> str:
 
 
 class RejectsFile:
-    """``<columns>, code, message`` for every refused row (or person)."""
+    """``<columns>, code, message`` for every refused row (or person); ``reason`` renames
+    the last two when the input has a column ``code`` of its own."""
 
-    def __init__(self, path: Path, columns: Sequence[str]) -> None:
+    def __init__(self, path: Path, columns: Sequence[str],
+                 reason: Sequence[str] = ("code", "message")) -> None:
         self.path = path
         self.count = 0
         path.parent.mkdir(parents=True, exist_ok=True)
         self._handle = path.open("w", newline="", encoding="utf-8")
         self._writer = csv.writer(self._handle)
-        self._writer.writerow([*columns, "code", "message"])
+        self._writer.writerow([*columns, *reason])
 
     def add(self, values: Sequence[object], code: str, message: str) -> None:
         self._writer.writerow([*values, code, message])
