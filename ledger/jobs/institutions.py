@@ -26,7 +26,7 @@ from eventsourcing.persistence import IntegrityError
 from pydantic import BeforeValidator, StringConstraints, model_validator
 
 from ledger.admdvs import region_of
-from ledger.batch import BatchResult
+from ledger.adapters.batch import BatchResult
 from ledger.commands import Command, Day, Id, Level
 from ledger.core import LedgerCore
 from ledger.directory import Entry, Institution, institution_id
