@@ -204,19 +204,21 @@ def _text(value: Any, kind: str) -> str:
 
 
 class RejectsFile:
-    """``<columns>, code, message`` for every refused row (or person).
+    """``<columns>, code, message`` for every refused row (or person); ``reason`` renames
+    the last two when the input has a column ``code`` of its own.
 
     ``by_line``: the rows come in another order than the file's (a job sorted by account,
     :mod:`ledger.jobs.keysort`), and are written in line order (the first value) when the
     file is closed, sorted on disk as the input was, whatever their number."""
 
-    def __init__(self, path: Path, columns: Sequence[str], by_line: bool = False) -> None:
+    def __init__(self, path: Path, columns: Sequence[str], by_line: bool = False,
+                 reason: Sequence[str] = ("code", "message")) -> None:
         self.path = path
         self.count = 0
         path.parent.mkdir(parents=True, exist_ok=True)
         self._handle = path.open("w", newline="", encoding="utf-8")
         self._writer = csv.writer(self._handle)
-        self._writer.writerow([*columns, "code", "message"])
+        self._writer.writerow([*columns, *reason])
         self._held = ExternalSort() if by_line else None
 
     def add(self, values: Sequence[object], code: str, message: str) -> None:
