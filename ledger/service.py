@@ -15,6 +15,7 @@ from ledger.crediting import CreditCommands
 from ledger.family import FamilyCommands
 from ledger.leaving import LeavingCommands
 from ledger.queries import AccountQueries
+from ledger.reviews import ReviewAlert, ReviewCommands
 from ledger.settling import SettlementCommands
 from ledger.settings import DEFAULT_DATABASE
 from ledger.year_end import YearEndCommands
@@ -27,6 +28,7 @@ class Ledger(
     FamilyCommands,
     LeavingCommands,
     YearEndCommands,
+    ReviewCommands,
     AccountQueries,
 ):
     """共济 ledger: every money movement of personal accounts as immutable events."""
@@ -54,6 +56,7 @@ HANDLERS: dict[type[c.Command], str] = {
     c.RecordDeath: "record_death",
     c.PayInheritance: "pay_inheritance",
     c.CloseYear: "close_year",
+    ReviewAlert: "review_alert",
 }
 
 
