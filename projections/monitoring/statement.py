@@ -14,6 +14,7 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 from dataclasses import dataclass, field
+from typing import Any
 
 from projections.monitoring.flows import CAPPED, CASH, FUND, INFLOWS, OUTFLOWS, OVER_CAP
 from projections.stores.base import ViewStore
@@ -171,3 +172,39 @@ def tie_out(reader: object, statement: Statement) -> TieOut:
     its region (from the daily-balance view; an account counts in its present region)."""
     balances = reader.balances_on(statement.last_day, statement.region)  # type: ignore[attr-defined]
     return TieOut(statement.closing, sum(b.balance for b in balances), len(balances))
+
+
+COLUMNS = ("region", "year", "month", "section", "line", "label", "amount", "count",
+           "ytd_amount", "ytd_count")
+
+
+def table_rows(statement: Statement, check: TieOut | None = None) -> list[tuple[Any, ...]]:
+    """The statement as flat rows (CSV, XLSX, JSON): amounts as :class:`Money` (fen)."""
+    from projections.monitoring.files import Money
+
+    head = (statement.region, statement.year, statement.month)
+
+    def row(section: str, line: Line) -> tuple[Any, ...]:
+        return (*head, section, line.code, line.label, Money(line.amount), line.count,
+                Money(line.ytd_amount), line.ytd_count)
+
+    def total(section: str, code: str, name: str, amount: int) -> tuple[Any, ...]:
+        return (*head, section, code, name, Money(amount), None, None, None)
+
+    rows = [total("accounts", "opening", "opening Σ balances 期初余额", statement.opening)]
+    rows += [row("inflows", line) for line in statement.inflows]
+    rows.append(total("inflows", "in", "total inflows 收入合计", statement.total_in))
+    rows += [row("outflows", line) for line in statement.outflows]
+    rows.append(total("outflows", "out", "total outflows 支出合计", statement.total_out))
+    rows.append(total("accounts", "closing", "closing Σ balances 期末余额", statement.closing))
+    if check is not None:
+        rows.append(total("accounts", "balances", "Σ balances at month end 月末账户余额合计",
+                          check.balances))
+    rows += [row("pooling", line) for line in statement.pooling]
+    rows.append((*head, "pooling", "fund", "pooling fund paid 统筹基金支出合计",
+                 Money(statement.fund_paid), sum(line.count for line in statement.pooling),
+                 Money(statement.fund_paid_ytd), sum(line.ytd_count for line in statement.pooling)))
+    for line in (statement.over_cap, statement.capped, statement.cash):
+        if line is not None:
+            rows.append(row("pooling", line))
+    return rows
