@@ -52,7 +52,7 @@ Note = Annotated[str, Field(min_length=1, max_length=500), AfterValidator(_note)
 Outcome = Literal["acknowledged", "referred"]
 
 
-class ReviewAlert(Command):
+class AlertReviewRequest(Command):
     """Review an account-use alert (预警复核): acknowledged (已知悉) or referred (移交核查)."""
 
     review: Id = Field(description="the review's own id (复核编号): a retry sends it again")
@@ -61,6 +61,11 @@ class ReviewAlert(Command):
     note: Note = Field(description="what the reviewer found or decided (复核意见)")
     reviewer: Id = Field(description="who reviewed (复核人)")
     date: Day = Field(description="the day of the review (复核日期)")
+
+
+class ReviewAlert(AlertReviewRequest):
+    """A review with the reviewer's role (over HTTP: the API key's, not the body's)."""
+
     role: Literal["agency", "auditor"] = Field(
         "agency", description="the reviewer's role; over HTTP, the API key's role")
 

@@ -75,7 +75,7 @@ def alerts(views: ViewStore, rules: Alerts, region: str | None = None,
     pharmacy: dict[tuple[str, str], int] = defaultdict(int)
     near: dict[tuple[str, str], list[int]] = defaultdict(list)
     near_rule = rules.near_threshold
-    low = near_rule.threshold - near_rule.threshold * near_rule.band
+    low = near_rule.threshold - int(near_rule.threshold * near_rule.band)  # fen, floored
     for row in views.rows(TRANSACTIONS.name):
         if row["reversed_on"] or row["kind"] not in ("visit", "spend"):
             continue

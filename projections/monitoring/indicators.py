@@ -164,14 +164,14 @@ def flags(rows: Iterable[Indicators], rules: Institutions) -> list[Flag]:
                 continue
             values = [v for _, v in judged]
             middle = Fraction(median(values))
-            scale, limit = _spread(values, middle), None
+            scale = _spread(values, middle)
             excess = rules.min_excess[indicator]
             floor = middle * (1 + excess) if indicator in RATIO else middle + excess
-            if rules.method == "percentile":
-                limit = max(_quantile(values, rules.percentile), floor)
-            else:
-                limit = floor if scale is None else max(middle + rules.z * scale, floor)
-            for peer, value in judged:
+            limit = floor if scale is None else max(middle + rules.z * scale, floor)
+            for index, (peer, value) in enumerate(judged):
+                if rules.method == "percentile":  # the quantile of the *other* peers
+                    others = values[:index] + values[index + 1:]
+                    limit = max(_quantile(others, rules.percentile), floor)
                 if value > limit:
                     score = None if scale is None else (value - middle) / scale
                     found.append(Flag(region, year, month, level, peer.institution, indicator,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import os
 import tomllib
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 from pathlib import Path
 from typing import Any, Literal
@@ -25,7 +25,10 @@ INDICATORS = ("in_scope_per_visit", "total_per_visit", "growth_3m", "growth_yoy"
 def _fraction(value: object) -> Fraction:
     if not isinstance(value, str):
         raise ValueError("write numbers as strings, e.g. \"3.5\"")
-    number = Decimal(value)
+    try:
+        number = Decimal(value)
+    except InvalidOperation:
+        raise ValueError(f"{value!r} is not a number") from None
     if not number.is_finite() or number < 0:
         raise ValueError(f"{value!r} is not a number ≥ 0")
     return Fraction(number)
