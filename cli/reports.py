@@ -24,13 +24,15 @@ import typer
 from rich.table import Table
 
 from cli.export import _check_region, _warn_if_behind
-from cli.projections import deployment, err
+from cli.projections import deployment, err, progress_bar
 from cli.tables import console
 from ledger.reviews import ReviewAlert
 from ledger.settings import SettingsError
 from policies.errors import LedgerError
 from policies.money import format_fen
 from projections import ViewReader
+from projections.log import EventLog
+from projections.projection import state_decoder
 from projections.monitoring import alerts as alert_rules
 from projections.monitoring import indicators as ind
 from projections.monitoring.files import Money, csv_bytes, statement_chart, xlsx_bytes
@@ -193,6 +195,9 @@ def institutions(
     month: Annotated[int, typer.Option("--month", min=1, max=12, show_default=False,
                                        help="the month")],
     flagged: Annotated[bool, typer.Option("--flagged", help="only the flags")] = False,
+    from_events: Annotated[bool, typer.Option(
+        "--from-events", help="rebuild the institution months from the event log instead "
+                              "of reading the views (when the views are behind)")] = False,
     fmt: FormatOption = Format.TABLE, output: Output = None,
 ) -> None:
     """Institution indicators for a month (定点医药机构监测指标, nanchang art. 42), and the
@@ -200,8 +205,16 @@ def institutions(
     rules = _thresholds().institutions
     with deployment() as (ledger, views):
         _check_region(region, ledger.book.regions)
-        _warn_if_behind(views.position(), ledger.recorder.max_notification_id() or 0)
-        months = ind.months_of(views, region)
+        if from_events:
+            with progress_bar() as bar:
+                task = bar.add_task("reading the log", total=ledger.recorder.max_notification_id())
+                regions, _ = ind.replay(EventLog(ledger.recorder), state_decoder(ledger.mapper),
+                                        progress=lambda done, head: bar.update(
+                                            task, completed=done, total=head))
+            months = regions.get(region, {})
+        else:
+            _warn_if_behind(views.position(), ledger.recorder.max_notification_id() or 0)
+            months = ind.months_of(views, region)
     rows_of = ind.indicators(months, region, year, month)
     found = ind.flags(rows_of, rules)
     by_row: dict[tuple[int, str], list[str]] = {}

@@ -312,3 +312,15 @@ def test_a_bad_review_is_refused_naming_the_field(field, value):
 
 def test_month_ends_are_the_statement_days():
     assert calendar.monthrange(2025, 2)[1] == 28
+
+
+def test_the_indicators_rebuilt_from_the_log_alone_equal_the_views(year):
+    ledger, views, _ = year
+    from projections.log import EventLog
+    from projections.projection import state_decoder
+
+    regions, read = ind.replay(EventLog(ledger.recorder), state_decoder(ledger.mapper), 1000)
+    assert read == ledger.recorder.max_notification_id()
+    from_views = {key: {k: v for k, v in rows.items()}
+                  for key, rows in ind.months_of(views, REGION).items()}
+    assert regions == {REGION: from_views}

@@ -15,12 +15,15 @@ the peers' median, the score and the article.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from fractions import Fraction
 from statistics import median
 from typing import Any
 
+from eventsourcing.utils import get_topic
+
+from ledger.transaction import Settlement, Transaction
 from projections.monitoring.settings import INDICATORS, Institutions
 from projections.stores.base import ViewStore
 from projections.tables import INSTITUTIONS
@@ -104,13 +107,49 @@ SUMS = ("visits", "in_scope", "total", "out_of_scope", "fund_paid", "account_pai
         "cash_paid", "reversed")
 
 
-def months_of(views: ViewStore, region: str) -> dict[tuple[int, int], dict[Key, dict[str, int]]]:
+Months = dict[tuple[int, int], dict[Key, dict[str, int]]]
+
+
+def months_of(views: ViewStore, region: str) -> Months:
     """The ``institutions`` view of a region: (year, month) → (level, institution) → sums."""
     months: dict[tuple[int, int], dict[Key, dict[str, int]]] = {}
     for row in views.rows(INSTITUTIONS.name, region):
         months.setdefault((row["year"], row["month"]), {})[(row["level"], row["institution"])] \
             = {name: row[name] for name in SUMS}
     return months
+
+
+def replay(log: Any, decode: Callable[[bytes], dict[str, Any]], batch_size: int = 10_000,
+           progress: Callable[[int, int], None] | None = None,
+           ) -> tuple[dict[str, Months], int]:
+    """The institution months of every region rebuilt from the event log alone (not the
+    views): what ``reports institutions --from-events`` reads when the views are behind,
+    and the benchmark's "full rebuild of the indicators". Only settlements and reversals
+    are decoded; a reversal takes back the figures its settlement added. Returns the
+    months per region and the number of events read."""
+    from projections.monitoring.flows import FlowHandlers, visit_figures
+    from projections.projection import ViewBatch
+
+    settled, reversal = get_topic(Settlement.Settled), get_topic(Transaction.Reversed)
+    flows, batch, figures = FlowHandlers({}), ViewBatch(), {}
+    position = read = 0
+    head = log.head()
+    while rows := log.read(position, batch_size):
+        for _, originator, _, topic, state in rows:
+            if topic == settled:
+                visit = figures[originator] = visit_figures(decode(state))
+                flows.settled(batch, visit)
+            elif topic == reversal and originator in figures:
+                flows.settled(batch, figures.pop(originator), sign=-1)
+        position, read = rows[-1][0], read + len(rows)
+        if progress is not None:
+            progress(position, max(head, position))
+    regions: dict[str, Months] = {}
+    for (region, year, month, level, institution), (sums, _) in \
+            batch.rows[INSTITUTIONS.name].items():
+        regions.setdefault(region, {}).setdefault((year, month), {})[(level, institution)] = \
+            {name: sums.get(name, 0) for name in SUMS}
+    return regions, read
 
 
 def indicators(months: dict[tuple[int, int], dict[Key, dict[str, int]]], region: str,
