@@ -55,7 +55,7 @@ def _yuan(value: float) -> str:
 
 
 def plant_year(ledger: Ledger, people: int = 300, seed: int = 15,
-               token: str = "") -> Planted:
+               token: str = "", visits: int = VISITS) -> Planted:
     """Run the year through ``ledger`` (one command at a time); what was made.
 
     ``token`` goes into every person and transaction id (the benchmark renames it to make
@@ -108,7 +108,7 @@ def plant_year(ledger: Ledger, people: int = 300, seed: int = 15,
             run(ledger.credit_contribution, RecordContribution(
                 person=f"{person}{token}", month=ym, base=base))
         for person in planted.people:
-            for _ in range(VISITS):
+            for _ in range(visits):
                 serial += 1
                 level = rng.choices((1, 2, 3), (0.45, 0.35, 0.2))[0]
                 institution = rng.choice(planted.institutions[level])
