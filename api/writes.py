@@ -164,7 +164,8 @@ def write_router(operations: Iterable[Operation] = OPERATIONS) -> APIRouter:
     """A router with the route of every operation."""
     router = APIRouter(responses=documented(401, 403, 404, 409, 422))
     for op in operations:
-        route(router, op)
+        if op.routed:
+            route(router, op)
     return router
 
 

@@ -19,6 +19,7 @@ from typing import Any
 
 from ledger import commands as c
 from ledger import results as r
+from ledger.reviews import ReviewAlert
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +78,7 @@ class Operation:
     writes: bool = True  # False: a preview; nothing written, no Idempotency-Key
     nhsa: bool = False  # ?format=nhsa answers in the NHSA 2207 setlinfo vocabulary
     listed: bool = False  # an institution key's visit takes its level from the directory
+    routed: bool = True  # False: its route is written by hand (named in the description)
 
     @property
     def operation_name(self) -> str:
@@ -225,6 +227,19 @@ OPERATIONS: tuple[Operation, ...] = (
         "closed, interest credited, the balance carried over. Idempotent.",
         {"year": 2024},
         Loads(every_account=True), op="close_year", fields=("closed",)),
+    # -- fund monitoring (基金运行监测) ---------------------------------------------------------
+    Operation(
+        "review_alert", ReviewAlert, dict, "/v1/reports/alert-reviews", ("agency", "auditor"),
+        "reports", "Review an account-use alert (预警复核)",
+        "Review an account-use alert (预警复核): ``acknowledged`` (已知悉) or ``referred`` "
+        "(移交核查), with a note and the reviewer; recorded as an event (AlertReviewed) with "
+        "the key's role, so the audit trail shows who looked at what. The same ``review`` id "
+        "again with the same content answers the same; with other content, 409 "
+        "duplicate_conflict. The alert must be one that the alerts report raises now (its "
+        "route, in api/monitoring.py, checks that against the views).",
+        {"review": "R-1", "alert": "many_beneficiaries:P1:2024", "outcome": "acknowledged",
+         "note": "checked with the family", "reviewer": "auditor-1", "date": "2024-12-31"},
+        routed=False),
 )
 
 #: The operation that runs each command type when it is executed (previews aside).
