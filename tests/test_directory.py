@@ -215,6 +215,20 @@ def test_refusals_of_the_directory_say_why_and_change_nothing(
     assert preview.json()["code"] == code
 
 
+@pytest.mark.parametrize("institution, date, code", [
+    ("L1", "2024-05-01", None), ("NON", "2024-05-01", "not_designated"),
+    ("OLD", "2023-01-01", "institution_not_in_force"), ("NEW", "2024-05-01",
+                                                        "unknown_institution"),
+])
+def test_an_institution_key_spends_only_while_designated(
+        client: TestClient, institution: str, date: str, code: str | None):
+    spent = client.post("/v1/spends", headers=key(institution), json={
+        "payer": "A", "purpose": "pharmacy", "amount": "35.00", "id": "s1", "date": date})
+    assert spent.json().get("code") == code
+    balance = client.get("/v1/people/A", params={"consistency": "strong"}).json()["balance"]
+    assert balance == ("165.00" if code is None else "200.00")
+
+
 def test_the_agency_keeps_the_level_it_sends(client: TestClient):
     settled = client.post("/v1/settlements", json={
         "person": "A", "id": "v1", "date": "2024-05-01", "level": 3, "in_scope": "600.00",
