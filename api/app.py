@@ -16,7 +16,10 @@ from fastapi.openapi.utils import get_openapi
 
 import redis
 
-from api import audit, docs, institutions, metrics, nhsa, probes, problems, reads, whatif, writes
+from api import (
+    audit, docs, institutions, metrics, monitoring, nhsa, probes, problems, reads, whatif,
+    writes,
+)
 from api.limits import MAX_BODY, BodySizeLimit
 from api.idempotency import Store, open_store
 from api.keys import ApiKey, load_keys
@@ -116,7 +119,9 @@ TAGS = [
     {"name": "family", "description": "family bindings for mutual aid (家庭共济绑定)"},
     {"name": "leaving", "description": "transfer, emigration, death, inheritance "
                                        "(转移接续、出国定居、死亡、继承)"},
-    {"name": "reports", "description": "the agency's fund totals (基金支出统计); agency, auditor"},
+    {"name": "reports", "description": "the agency's fund totals (基金支出统计), the monthly "
+                                       "fund statement, institution indicators and "
+                                       "account-use alerts (基金运行监测与预警); agency, auditor"},
     {"name": "audit", "description": "figures explained and rebuilt from the events alone, "
                                      "hash-chain verification (审计); agency, auditor"},
     {"name": "year end", "description": "close a pooling year for every account (年度结转)"},
@@ -171,6 +176,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(nhsa.router)
     app.include_router(institutions.router)
     app.include_router(whatif.router)
+    app.include_router(monitoring.router)
     app.include_router(metrics.router)
     docs.install(app)
 

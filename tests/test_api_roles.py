@@ -70,6 +70,13 @@ ROWS: list[tuple[str, str, dict | None, set[str]]] = [
     ("GET", "/v1/people/A/family-spending", None, {AGENCY, AUDITOR, MEMBER_A}),
     ("GET", "/v1/people?prefix=A", None, {AGENCY, AUDITOR}),
     ("GET", "/v1/reports/fund-totals?year=2023", None, {AGENCY, AUDITOR}),
+    ("GET", "/v1/reports/fund-statement?region=suizhou&year=2023", None, {AGENCY, AUDITOR}),
+    ("GET", "/v1/reports/institutions?region=suizhou&year=2023&month=6", None,
+     {AGENCY, AUDITOR}),
+    ("GET", "/v1/reports/alerts", None, {AGENCY, AUDITOR}),
+    ("POST", "/v1/reports/alert-reviews", {
+        "review": "r1", "alert": "pharmacy_day:A:2023-06-01", "outcome": "acknowledged",
+        "note": "seen", "reviewer": "x1", "date": "2023-06-02"}, {AGENCY, AUDITOR}),
     ("GET", "/v1/audit/people/A/explain?year=2023", None, {AGENCY, AUDITOR}),
     ("GET", "/v1/audit/people/A/balance?as_of=2023-06-30", None, {AGENCY, AUDITOR}),
     ("GET", "/v1/audit/people/A/pooling?as_of=2023-06-30", None, {AGENCY, AUDITOR}),
