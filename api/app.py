@@ -16,7 +16,7 @@ from fastapi.openapi.utils import get_openapi
 
 import redis
 
-from api import audit, docs, metrics, nhsa, probes, problems, reads, whatif, writes
+from api import audit, console, docs, metrics, nhsa, probes, problems, reads, whatif, writes
 from api.limits import MAX_BODY, BodySizeLimit
 from api.idempotency import Store, open_store
 from api.readers import Readers
@@ -164,6 +164,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(whatif.router)
     app.include_router(metrics.router)
     docs.install(app)
+    console.install(app)
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
