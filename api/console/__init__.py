@@ -258,7 +258,7 @@ def pooling(request: Request, person: str, year: str = "") -> Response:
     services, _ = signed_in(request)
     lang = lang_of(request)
     try:
-        rows = explain(services.ledger, person)
+        rows = explain(services.ledger, person, paid_by_family=False)
         pooled = [r for r in rows if r.event in ("VisitPooled", "VisitUnpooled")]
         years = sorted({int(r.detail["year"]) for r in pooled}, reverse=True)
         chosen = year_param(year) or (years[0] if years else dt.date.today().year)

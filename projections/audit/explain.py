@@ -53,8 +53,10 @@ UNREADABLE = "Unreadable"
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 
 
-def explain(ledger: Any, person: str, year: int | None = None) -> list[ExplainedEvent]:
-    """Every event touching ``person`` (optionally those of business ``year``), in order."""
+def explain(ledger: Any, person: str, year: int | None = None,
+            paid_by_family: bool = True) -> list[ExplainedEvent]:
+    """Every event touching ``person`` (optionally those of business ``year``), in order;
+    without ``paid_by_family``, the person's own account's alone (no search of the log)."""
     rows: list[ExplainedEvent] = []
     balance: int | None = 0
     for read in account_events(ledger, person):
@@ -71,7 +73,8 @@ def explain(ledger: Any, person: str, year: int | None = None) -> list[Explained
             continue
         balance = after
         rows.append(row)
-    rows += _paid_by_family(ledger, person)
+    if paid_by_family:
+        rows += _paid_by_family(ledger, person)
     rows.sort(key=lambda r: r.recorded_at)
     if year is None:
         return rows
