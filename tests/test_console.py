@@ -9,6 +9,7 @@ the module; the tampering test runs last, as it breaks the ledger for good.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import os
 import shutil
@@ -33,6 +34,7 @@ YEAR = 2025  # the yunnan demo year
 
 webdriver = pytest.importorskip("selenium.webdriver")
 from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.common.print_page_options import PrintOptions  # noqa: E402
 from selenium.webdriver.support.expected_conditions import staleness_of  # noqa: E402
 from selenium.webdriver.support.ui import Select, WebDriverWait  # noqa: E402
 
@@ -177,6 +179,9 @@ def test_timeline_rows_show_the_api_balance_and_article(browser, server):
     account = api(server, f"/v1/people/{PAYER}?consistency=strong")
     assert text(browser, "#balance") == account["balance"] == newest[0]["balance_after"]
     shot(browser, "03-timeline")
+    printed = base64.b64decode(browser.print_page(PrintOptions()))  # as an auditor prints it
+    assert printed.startswith(b"%PDF")
+    (ARTEFACTS / "03-timeline-printed.pdf").write_bytes(printed)
 
 
 def test_family_paid_reversed_settlement_waterfall(browser, server):
@@ -330,3 +335,55 @@ def test_verify_then_tamper_shows_the_difference(browser, server, store):
     assert text(browser, "#event-person") in (PAYER, PATIENT)
     assert '"amount": 1' in text(browser, "#state")
     shot(browser, "12-event")
+
+
+# -- without a browser: refusals are pages, never a 500 ---------------------------------
+
+
+@pytest.fixture(scope="module")
+def client(tmp_path_factory: pytest.TempPathFactory):
+    from fastapi.testclient import TestClient
+
+    from api import create_app
+    from api_support import settings
+
+    app = create_app(settings(str(tmp_path_factory.mktemp("console-client") / "g.db")))
+    with TestClient(app, follow_redirects=False) as client:
+        answer = client.post("/v1/people", headers=auth(AGENCY), json={
+            "person": "A", "region": "suizhou", "birth_date": "1980-05-01"})
+        assert answer.status_code == 200, answer.text
+        yield client
+
+
+def test_pages_need_a_console_session(client):
+    for path in ("/console/people", "/console/people/A", "/console/integrity",
+                 "/console/reports/fund.csv", "/console/events/1"):
+        answer = client.get(path, headers=auth(AUDITOR))  # an API key is not a session
+        assert answer.status_code == 303 and answer.headers["location"].startswith(
+            "/console/?next="), path
+    assert client.post("/console/integrity/verify").status_code == 303
+    answer = client.post("/console/sign-in", content=f"key={MEMBER_A}",
+                         headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert answer.status_code == 403 and "gongji_console" not in answer.cookies
+
+
+@pytest.mark.parametrize(("path", "status", "words"), [
+    ("/console/people/nobody", 404, "未找到该参保人员"),
+    ("/console/people/A?as_of=2024-02-30", 422, "不是有效的日历日期"),
+    ("/console/people/A/pooling?year=99999", 422, "1900–2199"),
+    ("/console/people?region=atlantis", 422, "atlantis"),
+    ("/console/reports/fund?year=20x4", 422, "1900–2199"),
+    ("/console/settlements/nothing", 404, "nothing"),
+    ("/console/events/99999999999999999999999", 200, "没有这个位置的事件"),
+    ("/console/events/0", 200, "没有这个位置的事件"),
+])
+def test_refusals_are_pages_in_both_languages(client, path, status, words):
+    client.cookies.clear()
+    answer = client.post("/console/sign-in", content=f"key={AUDITOR}&next=/console/people",
+                         headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert answer.status_code == 303
+    page = client.get(path)
+    assert page.status_code == status, page.text[:400]
+    assert page.headers["content-type"].startswith("text/html")
+    assert words in page.text
+    assert "http://" not in page.text and "https://" not in page.text  # nothing from outside

@@ -32,6 +32,7 @@ from fastapi.templating import Jinja2Templates
 from api import schemas as s
 from api.console import charts
 from api.console.words import KINDS, LANGUAGES, word
+from api.params import MAX_POSITION
 from api.problems import ZH
 from api.readers import Consistency
 from ledger.results import VisitResult
@@ -443,7 +444,8 @@ def stored_event(request: Request, position: int) -> Response:
     """One stored event by its position in the log, as stored, and whose it is."""
     services, _ = signed_in(request)
     ledger = services.ledger
-    rows = EventLog(ledger.recorder).read(max(position - 1, 0), 1) if position > 0 else []
+    rows = EventLog(ledger.recorder).read(position - 1, 1) if 0 < position <= MAX_POSITION \
+        else []
     row = rows[0] if rows and rows[0][0] == position else None
     state, person = None, None
     if row is not None:
