@@ -19,10 +19,11 @@ import redis
 from api import audit, console, docs, metrics, nhsa, probes, problems, reads, whatif, writes
 from api.limits import MAX_BODY, BodySizeLimit
 from api.idempotency import Store, open_store
+from api.keys import ApiKey, load_keys
 from api.readers import Readers
 from api.vocabulary import annotate
 from ledger import Ledger, open_ledger
-from ledger.settings import ApiKey, Settings, load_settings
+from ledger.settings import Settings, load_settings
 from projections import ViewReader, ViewStore, open_views
 from projections.log import EventLog
 from projections.projection import state_decoder
@@ -81,7 +82,7 @@ class Services:
         ledger = open_ledger(settings.database_url, settings.parameters)
         views = open_views(settings.database_url, settings.redis_url)
         return cls(
-            ledger=ledger, keys=settings.keys,
+            ledger=ledger, keys=load_keys(settings.api_keys),
             idempotency=open_store(settings.database_url, settings.redis_url),
             views=views, readers=Readers(ledger, ViewReader(views, ledger.book)),
             parameters=settings.parameters,

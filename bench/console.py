@@ -23,7 +23,7 @@ from fastapi.testclient import TestClient
 from api import create_app
 from api.console import COOKIE, token
 from ledger.settings import Settings
-from ledger.simulation import DEMO_PARAMETERS
+from cli.simulation import DEMO_PARAMETERS
 
 KEY = "bench-auditor-key-0000001"
 

@@ -1,10 +1,11 @@
 """The application's foundation: the event store, loading, policy lookup, the retry loop.
 
-Every command of the ledger is written as *decide* (load aggregates, check, trigger
-events) and *save* (one atomic ``Application.save`` of everything it touched). If another
-writer saved one of those aggregates in between, the store refuses the whole save with an
-``IntegrityError`` on the ``(originator_id, version)`` key; the command then reloads and
-decides again. That is what keeps concurrent writers from overdrawing an account or
+Every command of the ledger runs through one loop, :meth:`LedgerCore.decide_and_save`:
+*prefetch* the aggregates it names, *decide* with its pure decider (:mod:`ledger.deciders`:
+checks, then events triggered on the aggregates), *save* everything it touched in one
+atomic ``Application.save``. If another writer saved one of those aggregates in between,
+the store refuses the whole save with an ``IntegrityError`` on the ``(originator_id,
+version)`` key; the command then prefetches and decides again. That is what keeps concurrent writers from overdrawing an account or
 double-counting a cap, without locks of our own.
 """
 
@@ -22,17 +23,21 @@ from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError, JSONTranscoder, Transcoding
 from eventsourcing.utils import get_topic
 
-from ledger.account import ACTIVE, EMIGRATED, SETTLED, Account
+from ledger.account import Account
+from ledger.adapters.store import init_lock, store_env
 from ledger.crypto import check_store, cipher_env
+from ledger.deciders import Decision
+from ledger.deciders.checks import same_request, unknown_person
 from ledger.ids import account_id, transaction_id
-from ledger.settings import DEFAULT_DATABASE, store_env
-from ledger.store import init_lock
+from ledger.prefetch import Fetched, Needs
+from ledger.settings import DEFAULT_DATABASE
 from ledger.transaction import Transaction
 from policies.book import PolicyBook
 from policies.errors import ErrorCode, LedgerError
 from policies.model import RegionPolicy
 
 T = TypeVar("T")
+C = TypeVar("C")
 MAX_ATTEMPTS = 50
 
 
@@ -96,9 +101,7 @@ class LedgerCore(Application[UUID]):
         try:
             return self.load(account_id(person))
         except AggregateNotFoundError:
-            raise LedgerError(
-                ErrorCode.UNKNOWN_PERSON, f"no person {person!r} is enrolled", field="person"
-            ) from None
+            raise unknown_person(person) from None
 
     def find_transaction(self, client_id: str) -> Transaction | None:
         try:
@@ -128,41 +131,65 @@ class LedgerCore(Application[UUID]):
     # -- checks shared by commands ----------------------------------------------------
 
     @staticmethod
-    def require_open(account: Account, what: str) -> None:
-        """Refuse anything but an active account (``account_closed``)."""
-        if account.status != ACTIVE:
-            raise LedgerError(
-                ErrorCode.ACCOUNT_CLOSED,
-                f"{account.person}'s account is {account.status}: it takes no {what}",
-            )
-
-    @staticmethod
-    def require_personal_account(account: Account) -> None:
-        if not account.has_account:
-            raise LedgerError(
-                ErrorCode.NO_PERSONAL_ACCOUNT,
-                f"{account.person} ({account.scheme}) has no personal account",
-            )
-
-    @staticmethod
-    def require_not_paid_out(account: Account, what: str) -> None:
-        if account.status in (EMIGRATED, SETTLED):
-            raise LedgerError(
-                ErrorCode.ACCOUNT_CLOSED,
-                f"{account.person}'s account is {account.status} (paid out): it takes no {what}",
-            )
-
-    @staticmethod
     def same_request(existing: dict[str, Any], request: dict[str, Any], what: str) -> None:
         """A reused id with other content is ``duplicate_conflict``."""
-        if existing != request:
-            raise LedgerError(
-                ErrorCode.DUPLICATE_CONFLICT,
-                f"{what} was already recorded with other content; use a new id "
-                f"(recorded: {existing})",
-            )
+        same_request(existing, request, what)
 
     # -- writing ----------------------------------------------------------------------
+
+    def decide_and_save(
+        self, needs: Needs | Callable[[Fetched], Needs], decide: Callable[[Fetched], Decision[T]]
+    ) -> T:
+        """The write loop of every command: prefetch what it ``needs``, ``decide`` purely
+        on it (a decider of :mod:`ledger.deciders`), save every aggregate with new events
+        in one atomic ``save`` — and, if another writer saved one of them in between,
+        start again from the prefetch."""
+
+        def attempt() -> T:
+            result, touched = decide(self.fetch(needs))
+            pending = [a for a in touched if a is not None and a.pending_events]
+            if pending:
+                self.save(*pending)
+            return result
+
+        return self.write(attempt)
+
+    def decide_on_account(
+        self, person: str, decider: Callable[[Account, PolicyBook, C], Decision[T]], cmd: C
+    ) -> T:
+        """The write loop for a command that names one person's account and nothing else."""
+        return self.decide_and_save(
+            Needs(accounts=[person]), lambda got: decider(got.account(person), self.book, cmd))
+
+    def fetch(self, needs: Needs | Callable[[Fetched], Needs]) -> Fetched:
+        """Load what ``needs`` names; given as a function of what is loaded so far, load
+        again until it asks for nothing new (a reversal: its transaction, then the
+        accounts that transaction debited)."""
+        fetched, asked, histories = Fetched(), set[UUID](), set[UUID]()
+        while True:
+            wanted = needs(fetched) if callable(needs) else needs
+            ids = wanted.aggregate_ids() - asked
+            more = set(wanted.histories) - histories
+            if not ids and not more:
+                return fetched
+            fetched.aggregates.update(self.prefetch(ids))
+            fetched.histories.update({h: self.history(h) for h in more})
+            asked |= ids
+            histories |= more
+
+    def prefetch(self, ids: Iterable[UUID]) -> dict[UUID, Any]:
+        """The aggregates of ``ids`` that exist, each loaded as :meth:`load` does."""
+        found = {}
+        for aggregate_id in ids:
+            try:
+                found[aggregate_id] = self.load(aggregate_id)
+            except AggregateNotFoundError:
+                continue
+        return found
+
+    def history(self, aggregate_id: UUID) -> list[Any]:
+        """Every stored event of an aggregate, in order."""
+        return list(self.events.get(aggregate_id))
 
     def write(self, decide: Callable[[], T]) -> T:
         """Run ``decide`` (which loads, checks and saves) until its save is not stale."""

@@ -12,6 +12,7 @@ from api_support import AGENCY, HOSPITAL, KEYS, auth, settings
 from fastapi.testclient import TestClient
 
 from api import create_app
+from api.keys import load_keys
 from api.vocabulary import has_chinese
 from conformance.http import ROUTES
 from conformance.steps import OPS
@@ -291,14 +292,15 @@ def test_every_conformance_op_has_a_route(client: TestClient):
 ])
 def test_bad_api_keys_stop_start_up_naming_the_setting(keys: str, message: str):
     with pytest.raises(SettingsError, match="GONGJI_API_KEYS") as error:
-        load_settings(api_keys=keys)
+        load_keys(load_settings(api_keys=keys).api_keys)
     assert message in str(error.value)
 
 
 def test_bad_database_url_names_the_setting():
     with pytest.raises(SettingsError, match="GONGJI_DATABASE_URL"):
         load_settings(database_url="mysql://somewhere/db")
-    assert Settings(api_keys=json.dumps(KEYS)).keys["agency-key-0000000001"].role == "agency"
+    assert load_keys(Settings(api_keys=json.dumps(KEYS)).api_keys)[
+        "agency-key-0000000001"].role == "agency"
 
 
 def test_openapi_gives_every_field_a_chinese_term_and_an_example(client: TestClient):

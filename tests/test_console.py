@@ -24,7 +24,7 @@ from api_support import AGENCY, AUDITOR, GONGJI, HOSPITAL, MEMBER_A, auth, runni
 from conftest import REQUIRE_SERVICES
 from ledger import commands as c
 from ledger import open_ledger
-from ledger.simulation import DEMO_PARAMETERS, Simulation
+from cli.simulation import DEMO_PARAMETERS, Simulation
 
 BROWSER = shutil.which("chromium") or shutil.which("chromium-browser")
 DRIVER = shutil.which("chromedriver")

@@ -21,8 +21,8 @@ from cli.db import initialise
 from cli.main import app
 from conftest import POSTGRES_URL, REDIS_URL
 from ledger import open_ledger
-from ledger.settings import SettingsError, load_settings, store_env
-from ledger.store import tables
+from ledger.adapters.store import store_env, tables
+from ledger.settings import SettingsError, load_settings
 
 GONGJI = str(Path(sys.executable).with_name("gongji"))
 SQLITE_TABLES = {

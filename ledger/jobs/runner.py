@@ -1,7 +1,7 @@
 """The loop every batch job shares: batch, decide, commit, count, report progress.
 
 A job hands over its work as batches (``{account id: [items]}``) and a decide function;
-the runner commits each batch through :class:`ledger.batch.BatchWriter`, counts the
+the runner commits each batch through :class:`ledger.adapters.batch.BatchWriter`, counts the
 outcomes only after their batch is stored (so a killed run never over-reports), writes
 rejected rows to the rejects file and calls ``progress`` after every batch.
 
@@ -23,8 +23,8 @@ from eventsourcing.utils import get_topic
 
 from ledger import metrics
 from ledger.account import Account
-from ledger.batch import BatchWriter, Decide
-from ledger.bulk import BulkReader
+from ledger.adapters.batch import BatchWriter, Decide
+from ledger.adapters.bulk import BulkReader
 from ledger.commands import Command, parse
 from ledger.core import LedgerCore
 from ledger.jobs.csvfile import CsvSource, RejectsFile, Row

@@ -23,6 +23,7 @@ from eventsourcing.utils import get_topic
 
 from ledger.account import Account
 from ledger.ids import account_id
+from ledger.movement import KINDS
 from projections.audit.as_of import checked_movement
 from projections.audit.reading import Unreadable, account_events
 from projections.log import EventLog, LogRow
@@ -50,6 +51,7 @@ _DETAIL = ("month", "base", "year", "kind", "beneficiary", "purpose", "reason", 
 
 
 UNREADABLE = "Unreadable"
+FOR_WHOM = KINDS["Debited"].counterparty or ""  # the person an account payment was for
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 
 
@@ -121,10 +123,11 @@ def _row(ledger: Any, person: str, event: Any, move: tuple[dt.date, int] | None,
 
 
 def _paid_by_family(ledger: Any, person: str) -> list[ExplainedEvent]:
-    """Debits of other accounts for ``person``, found in the log (events alone): on a plain
-    store the database picks the debits naming the person; encrypted, every debit is read."""
+    """Debits of other accounts for ``person`` (their counterparty, :mod:`ledger.movement`),
+    found in the log (events alone): on a plain store the database picks the debits naming
+    the person; encrypted, every debit is read."""
     plain = ledger.mapper.cipher is None and ledger.mapper.compressor is None
-    needle = ('"beneficiary":' + json.dumps(person, ensure_ascii=False)).encode()
+    needle = (json.dumps(FOR_WHOM) + ":" + json.dumps(person, ensure_ascii=False)).encode()
     topic, rows, payers = get_topic(Account.Debited), [], {}
     for row in _debits(ledger, topic, needle if plain else None):
         if row[1] == account_id(person).hex:
@@ -163,7 +166,7 @@ def _paid_for(ledger: Any, person: str, row: LogRow,
     _, originator, version, topic, state = row
     event = ledger.mapper.to_domain_event(StoredEvent(UUID(originator), version, topic,
                                                       bytes(state)))
-    if event.beneficiary != person:
+    if getattr(event, FOR_WHOM) != person:
         return None
     if originator not in payers:
         payers[originator] = next(iter(ledger.events.get(UUID(originator), limit=1))).person

@@ -2,7 +2,7 @@
 
 Tampering is reported, never crashed on. The checks run in this order:
 
-1. the hash chain (:func:`ledger.chain.verify_chain`): it reads the stored bytes alone, so
+1. the hash chain (:func:`ledger.adapters.chain.verify_chain`): it reads the stored bytes alone, so
    no content can stop it; it names every edited, deleted, inserted or reordered event
    (or only the first, and then verify stops, with ``first_only``);
 2. every event decoded once: a row that cannot be decoded is a difference (``events``)
@@ -33,7 +33,7 @@ from typing import Any
 from eventsourcing.utils import get_topic
 
 from ledger.account import Account
-from ledger.chain import ChainReport, verify_chain
+from ledger.adapters.chain import ChainReport, verify_chain
 from ledger.ids import account_id
 from ledger.transaction import Settlement
 from policies.book import PolicyBook

@@ -8,7 +8,7 @@ same objects ``repository.get`` would give (same upcasting, cipher, compression)
 
 The store is read through the recorders' own connections and table names; nothing here
 writes. Key order: every query returns rows ordered by originator id, which is also the
-order in which a batch should be written back (see :mod:`ledger.batch`).
+order in which a batch should be written back (see :mod:`ledger.adapters.batch`).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Writing the decisions about many accounts in one transaction, with a safe fallback.
 
-A batch job loads a few thousand accounts at once (:mod:`ledger.bulk`), lets each one
+A batch job loads a few thousand accounts at once (:mod:`ledger.adapters.bulk`), lets each one
 decide with the same aggregate methods and policy rules as the single commands, and then
 stores every pending event of the batch with **one** ``recorder.insert_events`` call: one
 atomic transaction, rows sorted by ``(originator_id, originator_version)`` so the index
@@ -27,7 +27,7 @@ from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError
 
 from ledger.account import Account
-from ledger.bulk import BulkReader
+from ledger.adapters.bulk import BulkReader
 from ledger.core import LedgerCore
 
 Item = TypeVar("Item")
