@@ -34,6 +34,7 @@ YEAR = 2025  # the yunnan demo year
 
 webdriver = pytest.importorskip("selenium.webdriver")
 from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.common.keys import Keys  # noqa: E402
 from selenium.webdriver.common.print_page_options import PrintOptions  # noqa: E402
 from selenium.webdriver.support.expected_conditions import staleness_of  # noqa: E402
 from selenium.webdriver.support.ui import Select, WebDriverWait  # noqa: E402
@@ -97,6 +98,13 @@ def browser(server: str, tmp_path_factory: pytest.TempPathFactory):
     driver.quit()
 
 
+@pytest.fixture
+def signed(browser, server: str) -> None:
+    """An auditor's console session in the browser (kept across the module's tests)."""
+    if not any(c["name"] == "gongji_console" for c in browser.get_cookies()):
+        sign_in(browser, server, AUDITOR)
+
+
 def api(server: str, path: str, method: str = "GET") -> dict:
     answer = httpx.request(method, f"{server}{path}", headers=auth(AUDITOR), timeout=120)
     assert answer.status_code == 200, answer.text
@@ -155,6 +163,7 @@ def test_sign_in_refuses_members_and_institutions_then_admits_an_auditor(browser
     assert all(AUDITOR not in c["value"] for c in browser.get_cookies())
 
 
+@pytest.mark.usefixtures("signed")
 def test_find_a_person_by_prefix_and_region(browser, server):
     browser.get(f"{server}/console/people")
     browser.find_element(By.ID, "prefix").send_keys("fam-")
@@ -167,6 +176,7 @@ def test_find_a_person_by_prefix_and_region(browser, server):
     assert browser.current_url.endswith(f"/console/people/{PATIENT}")
 
 
+@pytest.mark.usefixtures("signed")
 def test_timeline_rows_show_the_api_balance_and_article(browser, server):
     browser.get(f"{server}/console/people/{PAYER}")
     events = api(server, f"/v1/audit/people/{PAYER}/explain")["events"]
@@ -192,6 +202,7 @@ def test_timeline_rows_show_the_api_balance_and_article(browser, server):
     (ARTEFACTS / "03-timeline-printed.pdf").write_bytes(printed)
 
 
+@pytest.mark.usefixtures("signed")
 def test_family_paid_reversed_settlement_waterfall(browser, server):
     browser.get(f"{server}/console/people/{PATIENT}")
     go(browser, browser.find_element(By.LINK_TEXT, VISIT))
@@ -238,6 +249,7 @@ def test_family_paid_reversed_settlement_waterfall(browser, server):
     shot(browser, "04-settlement")
 
 
+@pytest.mark.usefixtures("signed")
 def test_moving_the_as_of_date_redraws_the_balance(browser, server):
     browser.get(f"{server}/console/people/{PATIENT}")
     for day in ("2025-03-11", "2025-03-12", "2025-01-31"):
@@ -256,6 +268,7 @@ def test_moving_the_as_of_date_redraws_the_balance(browser, server):
             shot(browser, "05-as-of")
 
 
+@pytest.mark.usefixtures("signed")
 def test_pooling_year_and_family_pages(browser, server):
     person = api(server, "/v1/people?prefix=yunnan-s3&limit=500")["people"]
     busiest = max((p["person"] for p in person), key=lambda p: sum(
@@ -280,6 +293,7 @@ def test_pooling_year_and_family_pages(browser, server):
     shot(browser, "07-family")
 
 
+@pytest.mark.usefixtures("signed")
 def test_fund_report_chart_table_and_csv(browser, server):
     browser.get(f"{server}/console/reports/fund?region=yunnan&year={YEAR}")
     totals = api(server, f"/v1/reports/fund-totals?region=yunnan&year={YEAR}")["totals"]
@@ -298,6 +312,7 @@ def test_fund_report_chart_table_and_csv(browser, server):
     shot(browser, "08-fund")
 
 
+@pytest.mark.usefixtures("signed")
 def test_english_toggle_and_keyboard(browser, server):
     browser.get(f"{server}/console/people/{PATIENT}")
     go(browser, browser.find_element(By.CSS_SELECTOR, ".tools a[lang=en]"))
@@ -306,11 +321,17 @@ def test_english_toggle_and_keyboard(browser, server):
     assert browser.current_url.endswith(f"/console/people/{PATIENT}")
     labels = {f.get_attribute("for") for f in browser.find_elements(By.TAG_NAME, "label")}
     assert "as_of" in labels
+    browser.find_element(By.TAG_NAME, "body").send_keys(Keys.TAB)  # the keyboard's way in
+    skip = browser.switch_to.active_element
+    assert skip.get_attribute("class") == "skip" and skip.is_displayed()
+    skip.send_keys(Keys.ENTER)
+    assert browser.switch_to.active_element.get_attribute("id") == "main"
     shot(browser, "09-timeline-en")
     go(browser, browser.find_element(By.CSS_SELECTOR, ".tools a[lang=zh-CN]"))
     assert browser.find_element(By.TAG_NAME, "html").get_attribute("lang") == "zh-CN"
 
 
+@pytest.mark.usefixtures("signed")
 def test_verify_then_tamper_shows_the_difference(browser, server, store):
     browser.get(f"{server}/console/integrity")
     go(browser, browser.find_element(By.ID, "verify"))
