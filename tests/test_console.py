@@ -302,6 +302,13 @@ def test_fund_report_chart_table_and_csv(browser, server):
     fund = sum(int(t["fund_paid"].replace(".", "")) for t in totals)
     assert text(browser, "#fund-total") == f"{fund // 100}.{fund % 100:02d}"
     assert len(browser.find_elements(By.CSS_SELECTOR, "svg.chart rect.bar")) == 12
+    statement = api(server, f"/v1/reports/fund-statement?region=yunnan&year={YEAR}")["rows"]
+    last = max(r["month"] for r in statement)
+    assert {r["line"][len("fund."):]: r["ytd_amount"] for r in statement
+            if r["month"] == last and r["line"].startswith("fund.")} == dict(zip(
+        browser.execute_script("return [...document.querySelectorAll('#by-category tbody tr')]"
+                               ".map(r => r.dataset.line)"),
+        [row[3] for row in table(browser, "#by-category tbody tr")]))
     href = browser.find_element(By.ID, "csv").get_attribute("href")
     cookie = {c["name"]: c["value"] for c in browser.get_cookies()}
     download = httpx.get(href, cookies=cookie)

@@ -29,6 +29,7 @@ from projections.audit import verify
 from projections.audit.reading import aggregate_events
 from projections.audit.verify import as_json
 from projections.log import EventLog
+from projections.monitoring.statement import statements
 from projections.projection import state_decoder
 
 LAST: dict[str, Any] = {}  # the last verification in this process: time, report
@@ -148,7 +149,12 @@ def fund_report(request: Request, region: str = "", year: str = "") -> Response:
                                          "cash_paid")},
                "visits": sum(r.visits for r in rows if r.level == lv)}
               for lv in sorted({r.level for r in rows})]
+    found = statements(services.readers.views.views, region, chosen) if chosen else []
+    categories = [{"level": line.code.split(".")[1], "category": line.code.split(".")[2],
+                   "visits": line.ytd_count, "fund_paid": format_fen(line.ytd_amount)}
+                  for line in (found[-1].pooling if found else [])]
     return page(request, "fund.html", region=region, year=chosen, rows=rows, levels=levels,
+                categories=categories,
                 regions=services.ledger.book.regions, tab="fund",
                 chart=charts.columns(months, word("by_month", lang)),
                 sums={n: format_fen(total(rows, n)) for n in
