@@ -370,6 +370,13 @@ def test_verify_then_tamper_shows_the_difference(browser, server, store):
     assert text(browser, "#event-person") in (PAYER, PATIENT)
     assert '"amount": 1' in text(browser, "#state")
     shot(browser, "12-event")
+    db = sqlite3.connect(store, isolation_level=None)  # now garbage: the timeline says so
+    db.execute("UPDATE stored_events SET state = ? WHERE rowid = ?", (b"\x00garbage", rowid))
+    db.close()
+    browser.get(f"{server}/console/people/{PAYER}")
+    [bad] = browser.find_elements(By.CSS_SELECTOR, "#timeline tr.bad")
+    assert f"位置 {rowid}" in bad.text
+    shot(browser, "13-unreadable")
 
 
 # -- without a browser: refusals are pages, never a 500 ---------------------------------
