@@ -26,6 +26,7 @@ from api_support import AGENCY, AUDITOR, KEYS, MEMBER_A, auth, settings
 from fastapi.testclient import TestClient
 
 from api import create_app
+from api import schemas as s
 from cli.projections import worker
 
 A_ROWS = [  # (event, amount, balance after) of A's movements, in recording order
@@ -126,6 +127,26 @@ def test_after_catching_up_the_views_answer_as_the_aggregate_does(deployment: Te
     assert (year["in_scope"], year["deductible_applied"], year["fund_paid"], year["cap"],
             year["cap_left"]) == ("400.00", "200.00", "160.00", "1300.00", "1140.00")
     assert client.get("/v1/people/Z").json()["code"] == "unknown_person"
+
+
+def test_the_hot_reads_bodies_are_their_models_bytes(deployment: TestClient):
+    """The balance and pooling reads write orjson from plain values (no model built): the
+    bytes are those of the documented model, every field in its order and JSON form."""
+    client = deployment
+    catch_up()
+    for person in ("A", "B"):
+        for path, model in ((f"/v1/people/{person}", s.Account),
+                            (f"/v1/people/{person}/pooling", s.Pooling)):
+            for params in ({}, {"consistency": "strong"}, {"as_of": "2024-02-01"},
+                           {"year": "2024"}, {"year": "2023"}):
+                response = client.get(path, params=params)
+                if "as_of" in params and "pooling" in path:
+                    continue
+                assert response.status_code == 200
+                assert response.headers["content-type"] == "application/json"
+                assert response.content == \
+                    model.model_validate_json(response.content).model_dump_json().encode()
+    assert client.get("/v1/people/B/pooling", params={"year": "2023"}).json()["years"] == []
 
 
 def test_a_lagging_view_is_labelled_with_its_position(deployment: TestClient):

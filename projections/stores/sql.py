@@ -23,7 +23,7 @@ from ledger.settings import store_env
 from ledger.store import init_lock
 from projections.projection import Key, Row, ViewBatch
 from projections.stores.base import TRACKING_NAME, StalePosition, ViewStore
-from projections.tables import ACCOUNTS, BY_NAME, INT, TABLES, TEXT, Table
+from projections.tables import ACCOUNTS, BY_NAME, INT, POOLING, TABLES, TEXT, Table
 
 LOOKUP_CHUNK = 500
 #: The worker's status beside the views (not a view: a rebuild keeps it): ``failure`` → JSON.
@@ -69,6 +69,17 @@ class SQLViews(ViewStore):
         return (f"INSERT INTO {self.table_name(table)} AS v ({', '.join(columns)}) "
                 f"VALUES {', '.join([row] * rows)} "
                 f"ON CONFLICT ({', '.join(table.key_names)}) DO UPDATE SET {', '.join(updates)}")
+
+    def _account_read(self) -> str:
+        """The balance read in one statement: the tracking position, the account row and
+        its pooling rows (one result row per pooling row; one with NULLs when none)."""
+        columns = ["t.notification_id AS at_position",
+                   *(f"a.{c} AS a_{c}" for c in ACCOUNTS.columns),
+                   *(f"p.{c} AS p_{c}" for c in POOLING.columns)]
+        return (f"SELECT {', '.join(columns)} FROM {self.tracking_name()} t "
+                f"LEFT JOIN {self.table_name(ACCOUNTS)} a ON a.person = {self.mark} "
+                f"LEFT JOIN {self.table_name(POOLING)} p ON p.person = a.person "
+                f"WHERE t.application_name = {self.mark}")
 
     def _create_views(self, c: Any) -> None:
         for table in (*TABLES, STATUS):
@@ -125,6 +136,24 @@ class SQLViews(ViewStore):
             c.execute(f"SELECT * FROM {self.table_name(ACCOUNTS)} WHERE {' AND '.join(where)} "
                       f"ORDER BY {person} LIMIT {m}", (*params, limit))
             return [dict(row) for row in c.fetchall()]
+
+    def account_rows(self, person: str) -> tuple[int, Row | None, list[Row]]:
+        """One statement (see :meth:`ViewStore.account_rows`)."""
+        statement = self.__dict__.get("_account_statement")
+        if statement is None:
+            statement = self.__dict__["_account_statement"] = self._account_read()
+        with self._transaction(commit=False) as c:
+            c.execute(statement, (person, TRACKING_NAME))
+            found = c.fetchall()
+        if not found:
+            return 0, None, []
+        first = found[0]
+        if first["a_person"] is None:
+            return first["at_position"], None, []
+        account = {c: first[f"a_{c}"] for c in ACCOUNTS.columns}
+        pooling = [{c: row[f"p_{c}"] for c in POOLING.columns}
+                   for row in found if row["p_person"] is not None]
+        return first["at_position"], account, pooling
 
     def failure(self) -> dict[str, Any] | None:
         with self._transaction(commit=False) as c:
