@@ -17,6 +17,7 @@ from fastapi.openapi.utils import get_openapi
 import redis
 
 from api import audit, docs, metrics, nhsa, probes, problems, reads, whatif, writes
+from api.hot import HotReads
 from api.limits import MAX_BODY, BodySizeLimit
 from api.idempotency import Store, open_store
 from api.readers import Readers
@@ -154,6 +155,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.services = Services.build(settings)  # now: a bad store fails start-up
     problems.install(app)
+    app.add_middleware(HotReads)  # innermost: inside the metrics and the size limit
     app.add_middleware(BodySizeLimit, limit=MAX_BODY)
     app.add_middleware(metrics.Observed)
     app.include_router(probes.router)
