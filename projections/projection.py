@@ -40,6 +40,11 @@ from projections.tables import (
 Key = tuple[Any, ...]
 Row = dict[str, Any]
 Lookup = Callable[[str, Sequence[Key]], dict[Key, Row]]
+#: What a reversal needs of the transaction it reverses (see ``_reversed``).
+REVERSED_FIELDS = ("kind", "date", "region", "year", "level", "fund_paid", "own_paid",
+                   "family_paid", "cash_paid", "payer", "person", "purpose")
+#: Transactions remembered from earlier batches, so that their reversal needs no lookup.
+RECENT = 200_000
 
 
 class ViewBatch:
@@ -92,6 +97,7 @@ class LedgerProjection:
         self.decode = decode
         self.seal = (fields or ViewFields.from_env()).seal  # birth/retirement/death dates
         self.people: dict[str, str] = {}  # account id (hex) -> person
+        self.recent: dict[str, Row] = {}  # transaction (hex) -> REVERSED_FIELDS, newest last
         self.account_handlers: dict[str, Callable[[ViewBatch, str, dict[str, Any]], None]] = {
             get_topic(Account.ContributionCredited): self._month_credit,
             get_topic(Account.AllotmentCredited): self._month_credit,
@@ -145,7 +151,20 @@ class LedgerProjection:
                     handler(batch, originator, decode(state))
         for person, version in versions.items():
             batch.set(ACCOUNTS.name, (person,), version=version)
+        self._remember(batch)
         return batch
+
+    def _remember(self, batch: ViewBatch) -> None:
+        """Keep the figures of the batch's new transactions (the last :data:`RECENT`): a
+        reversal in a later batch then finds them here instead of waiting for the batch's
+        write and looking it up — the row it would read holds the same values."""
+        recent = self.recent
+        for (key,), (_, values) in batch.rows[TRANSACTIONS.name].items():
+            if "kind" in values:
+                recent[key] = {name: values.get(name) for name in REVERSED_FIELDS}
+        if len(recent) > RECENT:
+            for key in list(recent)[:len(recent) - RECENT]:
+                del recent[key]
 
     def _resolve_people(self, rows: Iterable[LogRow]) -> None:
         """Look up, in one go, the persons of accounts enrolled before this batch."""
@@ -264,7 +283,8 @@ class LedgerProjection:
 
     def _reversed(self, batch: ViewBatch, transaction: str, d: dict[str, Any]) -> None:
         """冲正: take the reversed transaction's figures back out of the totals."""
-        original = batch.pending(TRANSACTIONS.name, (transaction,))
+        original = batch.pending(TRANSACTIONS.name, (transaction,)) \
+            or self.recent.get(transaction)
         if original is None:
             original = self.lookup(TRANSACTIONS.name, [(transaction,)])[(transaction,)]
         batch.set(TRANSACTIONS.name, (transaction,), reversed_on=_day(d["date"]))
