@@ -60,22 +60,28 @@ def _wait(url: str, process: subprocess.Popen[bytes]) -> None:
     sys.exit(f"the server at {url} did not start")
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (``/proc/PID/stat``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @contextmanager
-def gongji(env: dict[str, str], port: int, code: str | None = None) -> Iterator[str]:
-    """``gongji serve`` with one worker; ``code``: another checkout to serve from."""
+def gongji(env: dict[str, str], port: int, code: str | None = None) -> Iterator[int]:
+    """``gongji serve`` with one worker (its pid); ``code``: another checkout to serve from."""
     env = {**env, **({"PYTHONPATH": code} if code else {})}
     process = subprocess.Popen([GONGJI, "serve", "--port", str(port), "--workers", "1",
                                 "--log-level", "warning", "--no-access-log"], env=env)
     try:
         _wait(f"http://127.0.0.1:{port}/v1/health", process)
-        yield f"http://127.0.0.1:{port}"
+        yield process.pid
     finally:
         process.terminate()
         process.wait(15)
 
 
 @contextmanager
-def bare(port: int) -> Iterator[None]:
+def bare(port: int) -> Iterator[int]:
     """The constant-answer baseline under uvicorn, configured as ``gongji serve`` is."""
     process = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "bench.bare_app:app", "--port", str(port),
@@ -83,7 +89,7 @@ def bare(port: int) -> Iterator[None]:
         cwd=Path(__file__).resolve().parent.parent)
     try:
         _wait(f"http://127.0.0.1:{port}/", process)
-        yield
+        yield process.pid
     finally:
         process.terminate()
         process.wait(15)
@@ -173,14 +179,22 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=8931)
     args = parser.parse_args()
 
-    def load(port: int, make, rate: int) -> Result:  # noqa: ANN001
-        return run("127.0.0.1", port, make, rate, args.duration, args.connections, args.warmup)
+    def load(port: int, pid: int, make, rate: int) -> tuple[Result, float]:  # noqa: ANN001
+        """The result, and the server's CPU time per request (µs) during the run."""
+        before = cpu_seconds(pid)
+        result = run("127.0.0.1", port, make, rate, args.duration, args.connections,
+                     args.warmup)
+        sent = rate * (args.duration + args.warmup)
+        return result, (cpu_seconds(pid) - before) / sent * 1e6
 
     out: list[dict[str, object]] = []
 
-    def show(store: str, workload: str, result: Result) -> None:
-        print(f"{store:15} {workload:34} {result.rate:5}/s: {result.line()}", flush=True)
+    def show(store: str, workload: str, measured: tuple[Result, float]) -> None:
+        result, cpu = measured
+        print(f"{store:15} {workload:38} {result.rate:5}/s: {result.line()}  "
+              f"server CPU {cpu:5.0f} µs/req", flush=True)
         out.append({"store": store, "workload": workload, "rate": result.rate,
+                    "server_cpu_us_per_request": round(cpu),
                     "achieved": round(result.achieved), "p50_ms": round(result.p50, 2),
                     "p90_ms": round(result.p90, 2), "p99_ms": round(result.p99, 2),
                     "max_ms": round(result.max, 1), "statuses": result.statuses,
@@ -189,28 +203,31 @@ def main() -> None:
     print(f"load average at start: {os.getloadavg()}", flush=True)
     bare_port = args.port + 1
     constant = reads("/", 1)
-    with bare(bare_port), stores(args.postgres or None, args.redis or None) as found:
+    url = f"http://127.0.0.1:{args.port}"
+    workloads = [("balance read", "/v1/people/{person}"),
+                 ("pooling read", "/v1/people/{person}/pooling")]
+    with bare(bare_port) as bare_pid, \
+            stores(args.postgres or None, args.redis or None) as found:
         for store, env in found:
             if args.only and not store.startswith(args.only):
                 continue
-            with gongji(env, args.port) as url:
+            with gongji(env, args.port) as pid:
                 seed(url, env, args.people, args.months)
-                workloads = [("balance read", "/v1/people/{person}"),
-                             ("pooling read", "/v1/people/{person}/pooling")]
                 for name, path in workloads:
-                    show(store, "baseline: bare constant", load(bare_port, constant,
-                                                                args.read_rate))
-                    show(store, name, load(args.port, reads(path, args.people), args.read_rate))
+                    show(store, "baseline: bare constant",
+                         load(bare_port, bare_pid, constant, args.read_rate))
+                    show(store, name, load(args.port, pid, reads(path, args.people),
+                                           args.read_rate))
                 if not args.no_settle:
-                    show(store, "baseline: bare constant", load(bare_port, constant,
-                                                                args.settle_rate))
-                    show(store, "settlement", load(args.port, settlements(args.people),
+                    show(store, "baseline: bare constant",
+                         load(bare_port, bare_pid, constant, args.settle_rate))
+                    show(store, "settlement", load(args.port, pid, settlements(args.people),
                                                    args.settle_rate))
             if args.previous:
-                with gongji(env, args.port, args.previous):
+                with gongji(env, args.port, args.previous) as pid:
                     for name, path in workloads:
                         show(store, f"baseline: previous code, {name}",
-                             load(args.port, reads(path, args.people), args.read_rate))
+                             load(args.port, pid, reads(path, args.people), args.read_rate))
     print(f"load average at end: {os.getloadavg()}", flush=True)
     print(json.dumps(out, indent=1))
 

@@ -23,8 +23,11 @@ from eventsourcing.utils import get_topic
 
 from ledger.account import DECEASED, EMIGRATED, SETTLED, Account
 from ledger.crypto import ViewFields, state_decoder  # noqa: F401  (re-exported)
+from ledger.movement import MOVING, Kind
+from ledger.reviews import AlertReview
 from ledger.transaction import LumpSum, Settlement, Spending, Transaction
 from projections.log import LogRow
+from projections.monitoring.flows import FlowHandlers, visit_figures
 from projections.tables import (
     ACCOUNTS,
     BINDINGS,
@@ -33,6 +36,7 @@ from projections.tables import (
     FUNDS,
     PEOPLE,
     POOLING,
+    REVIEWS,
     TABLES,
     TRANSACTIONS,
 )
@@ -40,11 +44,9 @@ from projections.tables import (
 Key = tuple[Any, ...]
 Row = dict[str, Any]
 Lookup = Callable[[str, Sequence[Key]], dict[Key, Row]]
-#: What a reversal needs of the transaction it reverses (see ``_reversed``).
-REVERSED_FIELDS = ("kind", "date", "region", "year", "level", "fund_paid", "own_paid",
-                   "family_paid", "cash_paid", "payer", "person", "purpose")
 #: Transactions remembered from earlier batches, so that their reversal needs no lookup.
 RECENT = 200_000
+Handler = Callable[["ViewBatch", str, dict[str, Any]], None]
 
 
 class ViewBatch:
@@ -88,6 +90,13 @@ def _day(value: dict[str, str]) -> str:
     return value["_data_"]  # a DateAsISO transcoding: {"_type_": "date_iso", "_data_": …}
 
 
+def _both(first: Callable[..., None], then: Callable[..., None]) -> Callable[..., None]:
+    def handle(batch: ViewBatch, person: str, d: dict[str, Any]) -> None:
+        first(batch, person, d)
+        then(batch, person, d)
+    return handle
+
+
 class LedgerProjection:
     """Turns the ledger's stored events into view row changes, batch by batch."""
 
@@ -97,25 +106,26 @@ class LedgerProjection:
         self.decode = decode
         self.seal = (fields or ViewFields.from_env()).seal  # birth/retirement/death dates
         self.people: dict[str, str] = {}  # account id (hex) -> person
-        self.recent: dict[str, Row] = {}  # transaction (hex) -> REVERSED_FIELDS, newest last
-        self.account_handlers: dict[str, Callable[[ViewBatch, str, dict[str, Any]], None]] = {
-            get_topic(Account.ContributionCredited): self._month_credit,
-            get_topic(Account.AllotmentCredited): self._month_credit,
-            get_topic(Account.LumpSumCredited): self._dated_credit,
-            get_topic(Account.DebitRestored): self._dated_credit,
-            get_topic(Account.Debited): self._dated_debit,
-            get_topic(Account.InterestCredited): self._interest,
-            get_topic(Account.Retired): self._retired,
-            get_topic(Account.VisitPooled): self._pooled,
-            get_topic(Account.VisitUnpooled): self._unpooled,
-            get_topic(Account.YearClosed): self._year_closed,
-            get_topic(Account.FamilyMemberBound): self._bound,
-            get_topic(Account.FamilyMemberUnbound): self._unbound,
-            get_topic(Account.TransferredOut): self._dated_debit,
-            get_topic(Account.TransferredIn): self._transferred_in,
-            get_topic(Account.EmigrationPaidOut): self._emigrated,
-            get_topic(Account.Died): self._died,
-            get_topic(Account.InheritancePaidOut): self._inherited,
+        self.recent: dict[str, Row] = {}  # transaction (hex) -> its row, newest last
+        self.regions: dict[str, str] = {}  # person -> the account's region now
+        self.flows = FlowHandlers(self.regions)  # fund monitoring views (#15)
+        effects: dict[str, Handler] = {  # what an event does besides moving the balance
+            "Retired": self._retired,
+            "VisitPooled": self._pooled,
+            "VisitUnpooled": self._unpooled,
+            "YearClosed": self._year_closed,
+            "FamilyMemberBound": self._bound,
+            "FamilyMemberUnbound": self._unbound,
+            "TransferredIn": self._transferred_in,
+            "EmigrationPaidOut": self._emigrated,
+            "Died": self._died,
+            "InheritancePaidOut": self._inherited,
+        }
+        # the balance and the daily changes move as ledger.movement says, for every kind
+        self.account_handlers: dict[str, Handler] = {
+            get_topic(getattr(Account, name)): (
+                self._mover(MOVING[name], effects.get(name)) if name in MOVING else effects[name])
+            for name in dict.fromkeys([*MOVING, *effects])
         }
         self.enrolled = get_topic(Account.Enrolled)
         self.transaction_handlers: dict[str, Callable[[ViewBatch, str, dict[str, Any]], None]] = {
@@ -123,7 +133,10 @@ class LedgerProjection:
             get_topic(Spending.Recorded): self._spent,
             get_topic(LumpSum.Credited): self._lump_sum,
             get_topic(Transaction.Reversed): self._reversed,
+            get_topic(AlertReview.Reviewed): self._reviewed,
         }
+        for topic, handler in self.flows.account_handlers().items():
+            self.account_handlers[topic] = _both(self.account_handlers[topic], handler)
 
     # -- the batch ----------------------------------------------------------------------
 
@@ -157,11 +170,12 @@ class LedgerProjection:
     def _remember(self, batch: ViewBatch) -> None:
         """Keep the figures of the batch's new transactions (the last :data:`RECENT`): a
         reversal in a later batch then finds them here instead of waiting for the batch's
-        write and looking it up — the row it would read holds the same values."""
-        recent = self.recent
+        write and looking it up: the row it would read, every column as stored."""
+        recent, columns = self.recent, TRANSACTIONS.columns
         for (key,), (_, values) in batch.rows[TRANSACTIONS.name].items():
             if "kind" in values:
-                recent[key] = {name: values.get(name) for name in REVERSED_FIELDS}
+                recent[key] = {name: values.get(name) for name in columns}
+                recent[key]["aggregate_id"] = key
         if len(recent) > RECENT:
             for key in list(recent)[:len(recent) - RECENT]:
                 del recent[key]
@@ -173,12 +187,18 @@ class LedgerProjection:
         if unknown:
             found = self.lookup(PEOPLE.name, [(hex_id,) for hex_id in unknown])
             people.update({key[0]: row["person"] for key, row in found.items()})
+            persons = [(row["person"],) for row in found.values()
+                       if row["person"] not in self.regions]
+            if persons:
+                accounts = self.lookup(ACCOUNTS.name, persons)
+                self.regions.update({key[0]: row["region"] for key, row in accounts.items()})
 
     # -- account events -----------------------------------------------------------------
 
     def _enrolled(self, batch: ViewBatch, account_id: str, d: dict[str, Any]) -> None:
         person = d["person"]
         self.people[account_id] = person
+        self.regions[person] = d["region"]
         batch.set(PEOPLE.name, (account_id,), person=person)
         retired = d["retired_on"]
         change = batch.row(ACCOUNTS.name, (person,))
@@ -195,17 +215,16 @@ class LedgerProjection:
         batch.add_one(ACCOUNTS.name, (person,), "balance", amount)
         batch.add_one(DAILY.name, (person, day), "change", amount)
 
-    def _month_credit(self, batch: ViewBatch, person: str, d: dict[str, Any]) -> None:
-        self._move(batch, person, d["month"] + "-01", d["amount"])  # value date: month's 1st
+    def _mover(self, kind: Kind, effect: Handler | None) -> Handler:
+        """The handler of an event kind that moves the balance (then does ``effect``)."""
+        sign, day = kind.sign, kind.stored_day
 
-    def _dated_credit(self, batch: ViewBatch, person: str, d: dict[str, Any]) -> None:
-        self._move(batch, person, _day(d["date"]), d["amount"])
+        def move(batch: ViewBatch, person: str, d: dict[str, Any]) -> None:
+            self._move(batch, person, day(d), sign * d["amount"])
+            if effect is not None:
+                effect(batch, person, d)
 
-    def _dated_debit(self, batch: ViewBatch, person: str, d: dict[str, Any]) -> None:
-        self._move(batch, person, _day(d["date"]), -d["amount"])
-
-    def _interest(self, batch: ViewBatch, person: str, d: dict[str, Any]) -> None:
-        self._move(batch, person, f"{d['year'] + 1}-01-01", d["amount"])
+        return move
 
     def _retired(self, batch: ViewBatch, person: str, d: dict[str, Any]) -> None:
         batch.set(ACCOUNTS.name, (person,), retired_on=self.seal(_day(d["date"])))
@@ -233,11 +252,9 @@ class LedgerProjection:
         batch.set(BINDINGS.name, (person, d["member"]), unbound_on=_day(d["date"]))
 
     def _transferred_in(self, batch: ViewBatch, person: str, d: dict[str, Any]) -> None:
-        self._dated_credit(batch, person, d)
         batch.set(ACCOUNTS.name, (person,), region=d["region"], scheme=d["scheme"])
 
     def _emigrated(self, batch: ViewBatch, person: str, d: dict[str, Any]) -> None:
-        self._dated_debit(batch, person, d)
         batch.set(ACCOUNTS.name, (person,), status=EMIGRATED)
 
     def _died(self, batch: ViewBatch, person: str, d: dict[str, Any]) -> None:
@@ -245,7 +262,6 @@ class LedgerProjection:
                   death_date=self.seal(_day(d["date"])))
 
     def _inherited(self, batch: ViewBatch, person: str, d: dict[str, Any]) -> None:
-        self._dated_debit(batch, person, d)
         batch.set(ACCOUNTS.name, (person,), status=SETTLED)
 
     # -- transaction events -------------------------------------------------------------
@@ -257,7 +273,7 @@ class LedgerProjection:
                   person=d["person"], date=day, region=r["region"], year=r["year"],
                   level=r["level"], purpose="medical", payer=payer, fund_paid=r["fund_paid"],
                   own_paid=r["own_paid"], family_paid=family_paid, cash_paid=r["cash_paid"],
-                  reversed_on="")
+                  reversed_on="", **self._figures(batch, d))
         batch.add(FUNDS.name, (r["region"], r["year"], int(day[5:7]), r["level"]),
                   fund_paid=r["fund_paid"], account_paid=r["own_paid"] + family_paid,
                   family_paid=family_paid, cash_paid=r["cash_paid"], visits=1)
@@ -297,6 +313,20 @@ class LedgerProjection:
                       account_paid=-(original["own_paid"] + family_paid),
                       family_paid=-family_paid, cash_paid=-original["cash_paid"], visits=-1,
                       reversed=1)
+            self.flows.settled(batch, original, sign=-1)
         if family_paid:
             batch.add(FAMILY.name, (original["payer"], original["person"], original["purpose"]),
                       paid=-family_paid, payments=-1, reversed=1)
+
+    def _figures(self, batch: ViewBatch, d: dict[str, Any]) -> dict[str, Any]:
+        """The monitoring views' figures of a visit, added to them and kept on its row."""
+        figures = visit_figures(d)
+        self.flows.settled(batch, figures)
+        return {k: figures[k] for k in ("institution", "category", "in_scope",
+                                        "out_of_scope", "over_cap", "capped")}
+
+    def _reviewed(self, batch: ViewBatch, review: str, d: dict[str, Any]) -> None:
+        """A review of an account-use alert (AlertReviewed): who looked, and what they said."""
+        batch.set(REVIEWS.name, (d["alert"], d["review_id"]), outcome=d["outcome"],
+                  note=d["note"], reviewer=d["reviewer"], role=d["role"],
+                  day=_day(d["date"]))
