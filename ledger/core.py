@@ -313,9 +313,8 @@ class LedgerCore(Application[UUID]):
             histories |= more
 
     def prefetch(self, ids: Iterable[UUID]) -> dict[UUID, Any]:
-        """The aggregates of ``ids`` that exist, each loaded as :meth:`load` does: from the
-        aggregate cache, fast-forwarded by one query. (One :class:`~ledger.bulk.BulkReader`
-        read of them all was slower for one command: it replays past the cache.)"""
+        """The aggregates of ``ids`` that exist, each loaded as :meth:`load` does: an
+        account from its state row (one query), anything else from its events."""
         found = {}
         for aggregate_id in ids:
             try:
