@@ -132,7 +132,7 @@ class LedgerCore(Application[UUID]):
             if self.env.get("CREATE_TABLE", "y").lower() not in ("n", "no", "f", "false",
                                                                    "off", "0"):
                 with init_lock(database_url):
-                    self._fill_states()
+                    self.fill_states()
         except Exception:
             self.close()
             raise
@@ -229,7 +229,7 @@ class LedgerCore(Application[UUID]):
         months = [(a.id, m) for a in accounts for m in months_of(a)]
         self.recorder.put_states(states, months, stale or [])
 
-    def _fill_states(self, batch: int = 2000) -> None:
+    def fill_states(self, batch: int = 2000) -> None:
         """A store from before the state rows: write every account's row from its events."""
         recorder = self.recorder
         if not hasattr(recorder, "put_states") or recorder.count_states():
