@@ -25,7 +25,7 @@ from eventsourcing.utils import get_topic
 
 from ledger.account import Account
 from ledger.adapters.bulk import BulkReader
-from ledger.adapters.state import months_of, state_rows
+from ledger.adapters.state import StateCodec, months_of, state_rows
 from ledger.adapters.store import init_lock, store_env
 from ledger.crypto import check_store, cipher_env
 from ledger.deciders import Decision
@@ -89,9 +89,13 @@ def _state_difference(app: Application[UUID], stored: Any, months: list[str],
         yield aid, "has a state row but no events"
         return
     try:
-        row = app.mapper.to_domain_event(stored).mutate(None)
+        row = StateCodec(app.mapper).load(stored)
     except Exception as error:  # noqa: BLE001 — a stored row may be garbage: report it
         yield aid, f"state row cannot be read ({type(error).__name__}: {error})"
+        return
+    if row is None:
+        yield aid, ("state row is of another format or class version (its account is read "
+                    "from its events until its next write rewrites the row)")
         return
     if row.version != truth.version:
         yield aid, f"state row is at version {row.version}, its events at {truth.version}"
@@ -153,8 +157,9 @@ class LedgerCore(Application[UUID]):
         older version, from its snapshot and events."""
         if version is None:
             row = self._select_state(aggregate_id)
-            if row is not None:
-                return self.mapper.to_domain_event(row).mutate(None)
+            account = StateCodec(self.mapper).load(row) if row is not None else None
+            if account is not None:
+                return account
         return self.rebuild(aggregate_id, version)
 
     def rebuild(self, aggregate_id: UUID, version: int | None = None) -> Any:

@@ -11,7 +11,7 @@ from eventsourcing.persistence import IntegrityError, StoredEvent
 
 from conftest import PARAMETERS
 from ledger import Ledger, open_ledger
-from ledger.account import Account
+from ledger.adapters.state import StateCodec
 from ledger.commands import EnrollPerson, RecordContribution
 from ledger.ids import account_id
 from projections.audit import verify
@@ -53,7 +53,7 @@ def test_commands_read_the_row(ledger: Ledger) -> None:
     """What a command loads is the row: a row changed behind the ledger's back shows."""
     scenario(ledger, close=False)
     states, _, _ = sql_tables(ledger)
-    other = ledger.mapper.to_stored_event(Account.Snapshot.take(ledger.account("B")))
+    other = StateCodec(ledger.mapper).row(ledger.account("B"))
     if ledger.env.get("PERSISTENCE_MODULE") == "eventsourcing.sqlite":
         import sqlite3
 
@@ -81,7 +81,7 @@ def test_commands_read_the_row(ledger: Ledger) -> None:
 
 def test_a_stale_row_is_repaired_and_the_command_goes_through(ledger: Ledger) -> None:
     ledger.enroll(EnrollPerson(person="A", region="suizhou", birth_date="1980-01-01"))
-    old = ledger.mapper.to_stored_event(Account.Snapshot.take(ledger.account("A")))
+    old = StateCodec(ledger.mapper).row(ledger.account("A"))
     ledger.credit_contribution(RecordContribution(person="A", month="2024-01", base="5000.00"))
     # the row goes back to version 1, as if the credit had been written around the ledger
     ledger.recorder.put_states([old], [], [account_id("A")])
