@@ -237,7 +237,7 @@ class LedgerCore(Application[UUID]):
     def fill_states(self, batch: int = 2000) -> None:
         """A store from before the state rows: write every account's row from its events."""
         recorder = self.recorder
-        if not hasattr(recorder, "put_states") or recorder.count_states():
+        if not hasattr(recorder, "put_states") or recorder.has_states():
             return
         if not recorder.select_notifications(0, 1, inclusive_of_start=False):
             return

@@ -217,6 +217,11 @@ class StateSQLiteRecorder(ChainedSQLiteRecorder):
             c.execute(f"SELECT COUNT(*) FROM {self.states_table_name}")
             return c.fetchone()[0]
 
+    def has_states(self) -> bool:
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(f"SELECT 1 FROM {self.states_table_name} LIMIT 1")
+            return c.fetchone() is not None
+
 
 class StatePostgresRecorder(ChainedPostgresRecorder):
     """The chained PostgreSQL recorder, also writing state rows and credited months."""
@@ -325,3 +330,8 @@ class StatePostgresRecorder(ChainedPostgresRecorder):
         with self.datastore.transaction(commit=False) as curs:
             curs.execute(SQL("SELECT COUNT(*) AS n FROM {0}.{1}").format(*self._states))
             return curs.fetchone()["n"]
+
+    def has_states(self) -> bool:
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(SQL("SELECT 1 AS one FROM {0}.{1} LIMIT 1").format(*self._states))
+            return curs.fetchone() is not None
