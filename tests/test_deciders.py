@@ -339,18 +339,25 @@ def test_a_family_payer_pays_only_for_a_bound_member() -> None:
 
 
 def test_own_first_takes_the_persons_balance_then_the_family_payers() -> None:
-    member, payer = funded("A"), funded("B", base="10000.00")  # 100.00 and 200.00
+    member, payer = funded("A"), funded("B", base="50000.00")  # 100.00 and 1000.00
     family.decide_binding(payer, member, BOOK, BindFamilyMember(
         owner="B", member="A", relation="spouse", date="2024-01-01"))
     result, [_, _, txn] = settling.decide_visit(member, payer, None, BOOK, visit(
         pay={"family": "B", "own_first": True}))
-    assert (result.own_paid, result.family_paid, result.cash_paid) == (10000, 20000, 30000)
+    # self-pay 600.00: the person's 100.00 first, the other 500.00 from B, no cash
+    assert (result.own_paid, result.family_paid, result.cash_paid) == (10000, 50000, 0)
     assert txn.debits == [{"person": "A", "amount": 10000, "role": "own"},
-                          {"person": "B", "amount": 20000, "role": "family"}]
+                          {"person": "B", "amount": 50000, "role": "family"}]
     restored, touched = settling.decide_reversal(txn, {"A": member, "B": payer},
                                                  Reverse(id="v1", date="2024-03-11"))
     assert settling.reversal_parties(txn) == ["A", "B"] and touched == [txn, member, payer]
-    assert (restored.restored, member.balance, payer.balance) == (30000, 10000, 20000)
+    assert (restored.restored, member.balance, payer.balance) == (60000, 10000, 100000)
+
+
+def test_a_person_without_an_account_pays_cash() -> None:
+    account = person("P", scheme="pooling_only")
+    result, _ = settling.decide_visit(account, None, None, BOOK, visit(person="P"))
+    assert (result.own_paid, result.cash_paid, result.own_balance_after) == (0, 60000, None)
 
 
 # -- spends ---------------------------------------------------------------------------
@@ -597,6 +604,26 @@ def test_interest_for_the_days_open_in_the_region_that_sets_a_rate() -> None:
     assert fields(account, 2)[0] == ("InterestCredited", {
         "year": 2024, "amount": 76, "rate": "0.015", "article": nanchang.interest.article})
     assert fields(account, 1)[0][1]["balance"] == 20076
+
+
+def test_the_cap_limits_the_fund_and_a_late_visit_is_closed_by_the_next_run() -> None:
+    account = person("A")
+    settling.decide_visit(account, None, None, BOOK, visit(in_scope="2000.00"))
+    result, _ = settling.decide_visit(account, None, None, BOOK, visit(
+        id="v2", in_scope="500.00"))
+    # the first visit: 80% of 1500.00 = 1200.00 of the 1300.00 cap; the second's 400.00
+    # gets the 100.00 left, 300.00 over the cap
+    assert (result.fund_paid, result.over_cap, result.cap_left_after) == (10000, 30000, 0)
+    cmd = CloseYear(year=2024)
+    history = year_history(list(account.pending_events), 2024)
+    assert year_end.decide_year_close(account, BOOK, cmd, history)[0] == (1, 0)
+    assert account.usage("suizhou", 2024)["forfeited"] == 0
+    late = funded("L")  # no visit in 2024 when the year is closed: carried over only
+    history = year_history(list(late.pending_events), 2024)
+    assert year_end.decide_year_close(late, BOOK, cmd, history)[0] == (0, 0)
+    settling.decide_visit(late, None, None, BOOK, visit(person="L", date="2024-12-30"))
+    closed, _ = year_end.decide_year_close(late, BOOK, cmd)  # no history: no carry again
+    assert closed == (1, 0) and fields(late, 1)[0][1]["carried_over"] is False
 
 
 def test_a_regions_year_end_leaves_other_regions_alone() -> None:
