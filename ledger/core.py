@@ -1,12 +1,13 @@
-"""The application's foundation: the event store, loading, policy lookup, the retry loop.
+"""The application's foundation: the event store, loading, the write loop.
 
 Every command of the ledger runs through one loop, :meth:`LedgerCore.decide_and_save`:
 *prefetch* the aggregates it names, *decide* with its pure decider (:mod:`ledger.deciders`:
 checks, then events triggered on the aggregates), *save* everything it touched in one
 atomic ``Application.save``. If another writer saved one of those aggregates in between,
 the store refuses the whole save with an ``IntegrityError`` on the ``(originator_id,
-version)`` key; the command then prefetches and decides again. That is what keeps concurrent writers from overdrawing an account or
-double-counting a cap, without locks of our own.
+version)`` key; the command then prefetches and decides again. That is what keeps
+concurrent writers from overdrawing an account or double-counting a cap, without locks
+of our own.
 """
 
 from __future__ import annotations
