@@ -17,8 +17,8 @@ from fastapi.openapi.utils import get_openapi
 import redis
 
 from api import (
-    audit, docs, institutions, metrics, monitoring, nhsa, probes, problems, reads, whatif,
-    writes,
+    audit, console, docs, institutions, metrics, monitoring, nhsa, probes, problems, reads,
+    whatif, writes,
 )
 from api.hot import HotReads
 from api.limits import MAX_BODY, BodySizeLimit
@@ -181,6 +181,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(monitoring.router)
     app.include_router(metrics.router)
     docs.install(app)
+    console.install(app)
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
