@@ -16,13 +16,17 @@ from fastapi.openapi.utils import get_openapi
 
 import redis
 
-from api import audit, docs, metrics, monitoring, nhsa, probes, problems, reads, whatif, writes
+from api import (
+    audit, docs, institutions, metrics, monitoring, nhsa, probes, problems, reads, whatif,
+    writes,
+)
 from api.limits import MAX_BODY, BodySizeLimit
 from api.idempotency import Store, open_store
+from api.keys import ApiKey, load_keys
 from api.readers import Readers
 from api.vocabulary import annotate
 from ledger import Ledger, open_ledger
-from ledger.settings import ApiKey, Settings, load_settings
+from ledger.settings import Settings, load_settings
 from projections import ViewReader, ViewStore, open_views
 from projections.log import EventLog
 from projections.projection import state_decoder
@@ -54,11 +58,14 @@ ordinary outpatient pooling (普通门诊统筹), over HTTP.
   Domain ids (a visit's `id`, a contribution's person and month, …) are idempotent as well.
 - Refusals are `application/problem+json` with a stable `code`, an English `detail` and a
   Chinese `detail_zh` saying what to fix: 422 the request is wrong (invalid_input,
-  no_policy_in_force, relation_not_allowed, purpose_not_allowed), 404 unknown person or
-  transaction, 409 it conflicts with the ledger's state (duplicate_conflict,
-  already_reversed, concurrency_conflict, account_closed, no_personal_account, not_employed,
-  not_retired, not_dead, not_bound, insufficient_balance, policy_invalid), 401 no or unknown
-  key, 403 the key's role may not do it.
+  no_policy_in_force, relation_not_allowed, purpose_not_allowed, level_mismatch), 404 unknown
+  person, transaction or institution, 409 it conflicts with the ledger's state
+  (duplicate_conflict, already_reversed, concurrency_conflict, account_closed,
+  no_personal_account, not_employed, not_retired, not_dead, not_bound, insufficient_balance,
+  policy_invalid, institution_not_in_force, not_designated), 401 no or unknown key, 403 the
+  key's role may not do it.
+- An institution key's visits are priced at the level of its entry in the institution
+  directory (定点医药机构目录, `/v1/institutions`) in force on the visit's date.
 """
 
 
@@ -74,6 +81,7 @@ class Services:
     parameters: dict[str, Any]
     redis: redis.Redis | None  # for the readiness probe's ping, with short timeouts
     max_lag: float  # GONGJI_READY_MAX_LAG
+    admdvs: dict[str, str]  # region codes (医保区划) → regions: built-in and GONGJI_ADMDVS
 
     @classmethod
     def build(cls, settings: Settings) -> Services:
@@ -83,13 +91,13 @@ class Services:
         ledger = open_ledger(settings.database_url, settings.parameters)
         views = open_views(settings.database_url, settings.redis_url)
         return cls(
-            ledger=ledger, keys=settings.keys,
+            ledger=ledger, keys=load_keys(settings.api_keys),
             idempotency=open_store(settings.database_url, settings.redis_url),
             views=views, readers=Readers(ledger, ViewReader(views, ledger.book)),
             parameters=settings.parameters,
             redis=redis.Redis.from_url(settings.redis_url, socket_connect_timeout=2,
                                        socket_timeout=2) if settings.redis_url else None,
-            max_lag=max_lag,
+            max_lag=max_lag, admdvs=settings.regions_by_code,
         )
 
     def worker_status(self) -> WorkerStatus:
@@ -121,6 +129,9 @@ TAGS = [
     {"name": "year end", "description": "close a pooling year for every account (年度结转)"},
     {"name": "service", "description": "liveness, readiness, parameters in force, who am I "
                                        "(服务: 存活、就绪、部署参数、当前身份)"},
+    {"name": "institutions", "description": "the institution directory: level, designated, "
+                                            "validity (定点医药机构目录); agency, auditor, an "
+                                            "institution its own"},
     {"name": "national platform", "description": "the national platform's envelope for HIS "
                                                  "systems: 1101, 2206, 2207, 2208 (国家医保平台接口)"},
 ]
@@ -165,6 +176,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(reads.router)
     app.include_router(audit.router)
     app.include_router(nhsa.router)
+    app.include_router(institutions.router)
     app.include_router(whatif.router)
     app.include_router(monitoring.router)
     app.include_router(metrics.router)

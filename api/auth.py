@@ -18,7 +18,7 @@ from fastapi import Depends, Request, Security
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from starlette.exceptions import HTTPException
 
-from ledger.settings import ApiKey, Role
+from api.keys import ApiKey, Role
 
 bearer = HTTPBearer(auto_error=False, scheme_name="bearer",
                     description="API key as a bearer token (API 密钥)")

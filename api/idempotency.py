@@ -35,7 +35,7 @@ from typing import Any, Protocol
 from eventsourcing.persistence import Cipher
 
 from ledger.crypto import field_cipher
-from ledger.settings import store_env
+from ledger.adapters.store import store_env
 from policies.errors import ErrorCode, LedgerError
 
 STALE_SECONDS = 60.0

@@ -299,4 +299,5 @@ def review_alert(request: Request, body: AlertReviewRequest, who: Monitoring,
                           "GET /v1/reports/alerts", field="alert",
                           message_zh=f"当前没有编号为 {body.alert} 的预警；请查看 GET /v1/reports/alerts")
     command = ReviewAlert(**body.model_dump(mode="json"), role=who.role)
-    return execute(request, who, command, key, lambda result: ReviewOut(**result))
+    return execute(request, who, command, key, lambda result: ReviewOut(**result),
+                   "review_alert")

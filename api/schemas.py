@@ -9,9 +9,11 @@ written once. Field descriptions (English with the Chinese term) and examples co
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from ledger import results as r
 from ledger.queries import AccountView, EventView, PoolingView
@@ -163,6 +165,35 @@ class YearClosedOut(Out):
     interest: str
 
 
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """How a ledger result answers a write: the response model, and how to build it from
+    the command (which gives the ids the answer repeats) and the result."""
+
+    model: type[Out]
+    of: Callable[[Any, Any], Out]
+
+
+#: The answer to each kind of result (:mod:`ledger.results`), for every operation.
+ANSWERS: dict[type, Answer] = {
+    r.Done: Answer(Ack, lambda cmd, res: Ack()),
+    r.Credited: Answer(Credited, lambda cmd, res: Credited.of(res)),
+    r.VisitResult: Answer(VisitSplit, lambda cmd, res: VisitSplit.of(cmd.id, cmd.person, res)),
+    r.SpendResult: Answer(Spent, lambda cmd, res: Spent.of(cmd.id, res)),
+    r.Reversed: Answer(ReversedOut, lambda cmd, res: ReversedOut(
+        id=cmd.id, restored=format_fen(res.restored))),
+    r.Transferred: Answer(TransferredOut, lambda cmd, res: TransferredOut(
+        amount=format_fen(res.amount))),
+    r.PaidOut: Answer(PaidOutOut, lambda cmd, res: PaidOutOut(paid_out=format_fen(res.paid_out))),
+    r.InheritancePaid: Answer(InheritanceOut, lambda cmd, res: InheritanceOut(
+        payouts={name: format_fen(v) for name, v in res.payouts.items()})),
+    r.YearClosed: Answer(YearClosedOut, lambda cmd, res: YearClosedOut(
+        closed=res.closed, accounts=res.accounts, interest=format_fen(res.interest))),
+}
+#: A visit's answer in the NHSA 2207 vocabulary (``?format=nhsa``).
+NHSA_VISIT = Answer(NhsaSetlInfo, lambda cmd, res: NhsaSetlInfo.of(cmd.id, res))
+
+
 class Read(Out):
     """Where a read was answered from (读一致性): the views as of a position, or the aggregate."""
 
@@ -267,12 +298,27 @@ class Reversal(Out):
     restored: str
 
 
+class Listing(Out):
+    """Which directory entry priced a visit (目录条目引用)."""
+
+    code: str = Field(description="institution code (定点医药机构编号)")
+    version: int = Field(description="the institution's event version of the entry (版本)")
+    valid_from: str = Field(description="the entry's first day (有效期开始)",
+                            examples=["2024-01-01"])
+    level: int = Field(description="the level it gave (医疗机构等级)")
+
+
 class Settlement(Out):
     """A recorded settlement (结算记录): its split, who paid, and its reversal if any."""
 
     id: str
     person: str
     institution: str | None
+    listing: Listing | None = Field(None, description=(
+        "the institution directory entry that gave the level (定点医药机构目录条目), for an "
+        "institution key's visit: GET /v1/institutions/{code} shows that version"),
+        examples=[{"code": "H42130100001", "version": 2, "valid_from": "2024-01-01",
+                   "level": 1}])
     split: VisitSplit
     debits: list[Debit]
     reversal: Reversal | None
@@ -287,6 +333,7 @@ class Settlement(Out):
         return cls(
             id=txn.client_id, person=txn.person,
             institution=getattr(txn, "institution", None),
+            listing=getattr(txn, "listing", None),
             split=VisitSplit.of(txn.client_id, txn.person, r.VisitResult(**txn.result)),
             debits=[Debit(person=d["person"], amount=format_fen(d["amount"]), role=d["role"])
                     for d in txn.debits],
@@ -427,7 +474,7 @@ class PoolingAsOf(Out):
 
 
 class Difference(Out):
-    check: Literal["chain", "events", "pricing", "views"]
+    check: Literal["chain", "events", "pricing", "views", "states"]
     kind: Literal["edited", "link_edited", "deleted", "unchained", "reordered", "unreadable",
                   "inapplicable", "mismatch", "behind"]
     position: int | None

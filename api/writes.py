@@ -1,15 +1,18 @@
-"""The write routes: one per ledger command, each a few lines.
+"""The write routes, generated from the operation table (:mod:`ledger.operations`).
 
 A request body *is* the ledger command (:mod:`ledger.commands`), so the API accepts exactly
-what the conformance runner accepts. Each route checks the caller's role and scope, then
-hands the command to :func:`execute`, which runs it once per Idempotency-Key.
+what the conformance runner accepts. Each route admits the roles of its entry, applies the
+entry's checks of the caller's scope (:func:`admit`), then hands the command to
+:func:`execute`, which runs it once per Idempotency-Key; the answer is the result's
+(:data:`api.schemas.ANSWERS`).
 """
 
 from __future__ import annotations
 
 import hashlib
+import inspect
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from enum import StrEnum
 from typing import Annotated, Any
 
@@ -23,15 +26,10 @@ from api.auth import Principal, allow, may_read, require_institution, require_pe
 from api.idempotency import once
 from api.problems import documented
 from ledger import commands as c
-from ledger import results as r
+from ledger.directory import listed_visit
+from ledger.operations import OPERATIONS, Operation
 from policies.errors import ErrorCode, LedgerError
-from policies.money import format_fen
 
-router = APIRouter(prefix="/v1", responses=documented(401, 403, 404, 409, 422))
-
-Agency = Annotated[Principal, Depends(allow("agency"))]
-AtCounter = Annotated[Principal, Depends(allow("agency", "institution"))]
-FamilyManager = Annotated[Principal, Depends(allow("agency", "member"))]
 IdempotencyKey = Annotated[str | None, Header(
     alias="Idempotency-Key", min_length=1, max_length=255, pattern=r"^[\x21-\x7e]+$",
 )]
@@ -46,12 +44,13 @@ FormatParam = Annotated[Format, Query(alias="format")]
 
 
 def execute(request: Request, principal: Principal, command: c.Command, key: str | None,
-            render: Callable[[Any], BaseModel]) -> JSONResponse:
-    """Run ``command``; with an Idempotency-Key, only once, replaying its response after."""
+            render: Callable[[Any], BaseModel], method: str) -> JSONResponse:
+    """Run ``command`` by the ledger's ``method``; with an Idempotency-Key, only once,
+    replaying its response after."""
     services = request.app.state.services
 
     def run() -> tuple[int, Any]:
-        return 200, render(services.ledger.execute(command)).model_dump(mode="json")
+        return 200, render(getattr(services.ledger, method)(command)).model_dump(mode="json")
 
     if key is None:
         status, body = run()
@@ -65,10 +64,6 @@ def execute(request: Request, principal: Principal, command: c.Command, key: str
                         headers={"Idempotent-Replayed": "true"} if replayed else None)
 
 
-def ack(_: r.Done) -> s.Ack:
-    return s.Ack()
-
-
 def at_institution(principal: Principal, command: Any) -> Any:
     """An institution's command carries its own institution id (filled in when omitted)."""
     if principal.role != "institution":
@@ -77,12 +72,6 @@ def at_institution(principal: Principal, command: Any) -> Any:
         return command.model_copy(update={"institution": principal.institution})
     require_institution(principal, command.institution)
     return command
-
-
-def visit_renderer(cmd: c.SettleVisit, fmt: Format) -> Callable[[r.VisitResult], BaseModel]:
-    if fmt is Format.NHSA:
-        return lambda v: s.NhsaSetlInfo.of(cmd.id, v)
-    return lambda v: s.VisitSplit.of(cmd.id, cmd.person, v)
 
 
 def own_result(request: Request, principal: Principal, id: str,
@@ -104,169 +93,79 @@ def own_result(request: Request, principal: Principal, id: str,
     return checked
 
 
-# -- people and credits (参保登记, 个人账户计入) ------------------------------------------
-
-
-@router.post("/people", response_model=s.Ack, tags=["people"])
-def enroll(request: Request, cmd: c.EnrollPerson, who: Agency,
-           key: IdempotencyKey = None) -> JSONResponse:
-    """Enroll an insured person (参保登记); the same facts again are a harmless retry."""
-    return execute(request, who, cmd, key, ack)
-
-
-@router.post("/contributions", response_model=s.Credited, tags=["credits"])
-def record_contribution(request: Request, cmd: c.RecordContribution, who: Agency,
-                        key: IdempotencyKey = None) -> JSONResponse:
-    """An employed month's contribution (在职缴费); credits 2% of the base once a month."""
-    return execute(request, who, cmd, key, s.Credited.of)
-
-
-@router.post("/lump-sums", response_model=s.Credited, tags=["credits"])
-def credit_lump_sum(request: Request, cmd: c.CreditLumpSum, who: Agency,
-                    key: IdempotencyKey = None) -> JSONResponse:
-    """A one-off prepay/back-pay credit (一次性预缴/补缴, nanchang art. 21)."""
-    return execute(request, who, cmd, key, s.Credited.of)
-
-
-@router.post("/allotments", response_model=s.Credited, tags=["credits"])
-def credit_allotment(request: Request, cmd: c.CreditAllotment, who: Agency,
-                     key: IdempotencyKey = None) -> JSONResponse:
-    """A retired month's allotment (退休人员划入)."""
-    return execute(request, who, cmd, key, s.Credited.of)
-
-
-@router.post("/retirements", response_model=s.Ack, tags=["people"])
-def record_retirement(request: Request, cmd: c.RecordRetirement, who: Agency,
-                      key: IdempotencyKey = None) -> JSONResponse:
-    """Retirement processed (退休); the retired category applies from the next month."""
-    return execute(request, who, cmd, key, ack)
-
-
-# -- leaving (转移接续, 出国出境定居, 死亡, 继承) ------------------------------------------
-
-
-@router.post("/transfers", response_model=s.TransferredOut, tags=["leaving"])
-def transfer(request: Request, cmd: c.Transfer, who: Agency,
-             key: IdempotencyKey = None) -> JSONResponse:
-    """Move the insurance and the whole balance to another region (转移接续)."""
-    return execute(request, who, cmd, key, lambda res: s.TransferredOut(
-        amount=format_fen(res.amount)))
-
-
-@router.post("/emigrations", response_model=s.PaidOutOut, tags=["leaving"])
-def emigrate(request: Request, cmd: c.Emigrate, who: Agency,
-             key: IdempotencyKey = None) -> JSONResponse:
-    """Pay the balance to a person settling abroad and close the account (出国出境定居)."""
-    return execute(request, who, cmd, key, lambda res: s.PaidOutOut(
-        paid_out=format_fen(res.paid_out)))
-
-
-@router.post("/deaths", response_model=s.Ack, tags=["leaving"])
-def record_death(request: Request, cmd: c.RecordDeath, who: Agency,
-                 key: IdempotencyKey = None) -> JSONResponse:
-    """Record a death (死亡登记); no spend after it, no credit after its month."""
-    return execute(request, who, cmd, key, ack)
-
-
-@router.post("/inheritances", response_model=s.InheritanceOut, tags=["leaving"])
-def pay_inheritance(request: Request, cmd: c.PayInheritance, who: Agency,
-                    key: IdempotencyKey = None) -> JSONResponse:
-    """Pay a deceased person's balance once to the heirs (继承), split to the fen."""
-    return execute(request, who, cmd, key, lambda res: s.InheritanceOut(
-        payouts={name: format_fen(v) for name, v in res.payouts.items()}))
-
-
-# -- family (家庭共济) -----------------------------------------------------------------
-
-
-@router.post("/family-bindings", response_model=s.Ack, tags=["family"])
-def bind_family_member(request: Request, cmd: c.BindFamilyMember, who: FamilyManager,
-                       key: IdempotencyKey = None) -> JSONResponse:
-    """The owner binds a family member (绑定家庭共济成员); a member key binds for itself only."""
-    require_person(who, cmd.owner)
-    return execute(request, who, cmd, key, ack)
-
-
-@router.post("/family-bindings/revocations", response_model=s.Ack, tags=["family"])
-def unbind_family_member(request: Request, cmd: c.UnbindFamilyMember, who: FamilyManager,
-                         key: IdempotencyKey = None) -> JSONResponse:
-    """The owner revokes a binding (解除绑定) from ``date``."""
-    require_person(who, cmd.owner)
-    return execute(request, who, cmd, key, ack)
-
-
-# -- settlements, spends, reversals (结算, 支付, 冲正) ----------------------------------
-
-
-@router.post("/settlements", response_model=s.VisitSplit | s.NhsaSetlInfo, tags=["settlements"])
-def settle_visit(request: Request, cmd: c.SettleVisit, who: AtCounter,
-                 key: IdempotencyKey = None,
-                 fmt: FormatParam = Format.DEFAULT) -> JSONResponse:
-    """Settle an outpatient visit (门诊结算): price it, pay the self-pay part.
-
-    ``pay``: ``"own"`` (own account, then cash), ``"none"`` (all cash), or
-    ``{"family": B}`` (B's account pays for the person, who must be bound to B), with
-    ``"own_first": true`` for own account first and the shortfall from B (acct_pay /
-    acct_mulaid_pay). ``?format=nhsa`` answers with the NHSA 2207 setlinfo names.
-    """
-    cmd = at_institution(who, cmd)
-    return execute(request, who, cmd, key, own_result(request, who, cmd.id,
-                                                      visit_renderer(cmd, fmt)))
-
-
-@router.post("/settlements/preview", response_model=s.VisitSplit | s.NhsaSetlInfo,
-             tags=["settlements"])
-def preview_visit(request: Request, cmd: c.SettleVisit,
-                  who: Annotated[Principal, Depends(allow(
-                      "agency", "institution", "member", "auditor"))],
-                  fmt: FormatParam = Format.DEFAULT) -> BaseModel:
-    """Pre-settlement (预结算): what the visit would cost now; writes nothing.
-
-    Gives the same figures a settlement would give at this moment; a later write (another
-    visit, a credit) can change them.
-    """
-    require_person(who, cmd.person)
-    if who.role == "member" and isinstance(cmd.pay, c.FamilyPay):
+def admit(request: Request, who: Principal, op: Operation, cmd: Any) -> Any:
+    """The command as the caller may send it, after the entry's checks of its scope beyond
+    its role (403 otherwise); an institution's gets its institution id."""
+    if op.member is not None:
+        require_person(who, getattr(cmd, op.member))
+    if op.member_pays_own and who.role == "member" and isinstance(cmd.pay, c.FamilyPay):
         # the family part would reveal the payer's balance, which a member may not read
         raise HTTPException(403, "a member key may not preview a visit paid by another "
                                  "person's account; preview with pay \"own\" or \"none\"")
-    cmd = at_institution(who, cmd)
-    result = request.app.state.services.ledger.preview_visit(cmd)
-    return visit_renderer(cmd, fmt)(result)
-
-
-@router.post("/spends", response_model=s.Spent, tags=["settlements"])
-def spend(request: Request, cmd: c.Spend, who: AtCounter,
-          key: IdempotencyKey = None) -> JSONResponse:
-    """Pay a purpose from an account (个人账户支付), for its owner or a bound member; all or
-    nothing."""
-    cmd = at_institution(who, cmd)
-    return execute(request, who, cmd, key, own_result(
-        request, who, cmd.id, lambda res: s.Spent.of(cmd.id, res)))
-
-
-@router.post("/reversals", response_model=s.ReversedOut, tags=["settlements"])
-def reverse(request: Request, cmd: c.Reverse, who: AtCounter,
-            key: IdempotencyKey = None) -> JSONResponse:
-    """Reverse a settlement or spend once, whole (冲正/退费); each account gets its part back.
-
-    An institution reverses only what it settled itself.
-    """
-    cmd = at_institution(who, cmd)
-    if who.role == "institution":
+    if op.institution:
+        cmd = at_institution(who, cmd)
+    if op.listed and who.role == "institution":
+        # the level and the designated flag come from the institution directory
+        cmd = listed_visit(request.app.state.services.ledger, cmd)
+    if op.reverses_own and who.role == "institution":
         txn = request.app.state.services.ledger.find_transaction(cmd.id)
         if txn is not None:
             require_institution(who, getattr(txn, "institution", None))
-    return execute(request, who, cmd, key, lambda res: s.ReversedOut(
-        id=cmd.id, restored=format_fen(res.restored)))
+    return cmd
 
 
-# -- year end (年度结转) ---------------------------------------------------------------
+def answer(op: Operation, fmt: Format) -> s.Answer:
+    return s.NHSA_VISIT if op.nhsa and fmt is Format.NHSA else s.ANSWERS[op.result]
 
 
-@router.post("/year-closings", response_model=s.YearClosedOut, tags=["year end"])
-def close_year(request: Request, cmd: c.CloseYear, who: Agency,
-               key: IdempotencyKey = None) -> JSONResponse:
-    """Close a pooling year for every account (or one region's): 年度结转. Idempotent."""
-    return execute(request, who, cmd, key, lambda res: s.YearClosedOut(
-        closed=res.closed, accounts=res.accounts, interest=format_fen(res.interest)))
+def route(router: APIRouter, op: Operation) -> None:
+    """Add ``op``'s route to ``router``, its OpenAPI words and example from the table."""
+
+    def endpoint(request: Request, cmd: c.Command, who: Principal, key: str | None = None,
+                 fmt: Format = Format.DEFAULT) -> Any:
+        cmd = admit(request, who, op, cmd)
+        built = answer(op, fmt).of
+
+        def render(result: Any) -> BaseModel:
+            return built(cmd, result)
+
+        if not op.writes:
+            return render(getattr(request.app.state.services.ledger, op.method)(cmd))
+        if op.private:
+            render = own_result(request, who, cmd.id, render)
+        return execute(request, who, cmd, key, render, op.method)
+
+    parameter = inspect.Parameter
+    signature = [
+        parameter("request", parameter.POSITIONAL_OR_KEYWORD, annotation=Request),
+        parameter("cmd", parameter.POSITIONAL_OR_KEYWORD, annotation=op.command),
+        parameter("who", parameter.POSITIONAL_OR_KEYWORD,
+                  annotation=Annotated[Principal, Depends(allow(*op.roles))]),
+    ]
+    if op.writes:
+        signature.append(parameter("key", parameter.POSITIONAL_OR_KEYWORD,
+                                   annotation=IdempotencyKey, default=None))
+    if op.nhsa:
+        signature.append(parameter("fmt", parameter.POSITIONAL_OR_KEYWORD,
+                                   annotation=FormatParam, default=Format.DEFAULT))
+    endpoint.__signature__ = inspect.Signature(signature)  # type: ignore[attr-defined]
+    model: Any = s.ANSWERS[op.result].model
+    if op.nhsa:
+        model = model | s.NHSA_VISIT.model
+    router.add_api_route(
+        op.path, endpoint, methods=["POST"], name=op.operation_name, response_model=model,
+        tags=[op.tag], summary=op.summary, description=op.description,
+        openapi_extra={"requestBody": {"content": {"application/json": {
+            "example": op.example}}}})
+
+
+
+def write_router(operations: Iterable[Operation] = OPERATIONS) -> APIRouter:
+    """A router with the route of every operation."""
+    router = APIRouter(responses=documented(401, 403, 404, 409, 422))
+    for op in operations:
+        route(router, op)
+    return router
+
+
+router = write_router()

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from bench.common import fresh_store, write_contributions, write_people
 from ledger import open_ledger
-from ledger.chain import verify_chain
+from ledger.adapters.chain import verify_chain
 from ledger.crypto import new_key
 from ledger.jobs import credit_month, import_people
 from ledger.rekey import open_target, rekey

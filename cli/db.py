@@ -12,9 +12,10 @@ from typing import Annotated, NoReturn, Optional
 
 import typer
 
+from api.keys import load_keys
 from ledger import open_ledger
 from ledger.settings import Settings, SettingsError, load_settings
-from ledger.store import Target, check_database, check_redis, init_lock, tables
+from ledger.adapters.store import Target, check_database, check_redis, init_lock, tables
 from policies.book import PolicyBook
 from policies.parameters import ParameterError
 
@@ -37,10 +38,12 @@ def refuse(error: Exception, database: str | None = None) -> NoReturn:
 
 
 def settings_for(database: str | None = None) -> Settings:
-    """The settings (``database`` overrides GONGJI_DATABASE_URL), or exit 2."""
+    """The settings (``database`` overrides GONGJI_DATABASE_URL), every one checked (the
+    API keys too), or exit 2."""
     try:
         settings = load_settings(**({"database_url": database} if database else {}))
         PolicyBook.load(settings.parameters)
+        load_keys(settings.api_keys)
     except (SettingsError, ParameterError) as error:
         refuse(error, database)
     return settings

@@ -11,11 +11,11 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from cli.db import refuse
+from cli.simulation import DEMO_PARAMETERS, DEMO_YEAR, Simulation
 from cli.tables import figures
 from ledger import open_ledger
 from ledger.settings import SettingsError
-from ledger.simulation import DEMO_PARAMETERS, DEMO_YEAR, Simulation
-from ledger.store import check_database
+from ledger.adapters.store import check_database
 from policies.money import format_fen
 
 console = Console()

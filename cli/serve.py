@@ -12,6 +12,7 @@ from typing import Annotated
 
 import typer
 
+from api.keys import load_keys
 from cli.db import writing
 from ledger.crypto import check_database_key
 from ledger.metrics import MULTIPROC_VARIABLE
@@ -56,7 +57,7 @@ def serve(
     except (SettingsError, ParameterError) as error:
         typer.echo(f"gongji serve: {error}", err=True)
         raise typer.Exit(2) from None
-    if not settings.keys:
+    if not load_keys(settings.api_keys):  # checked already by writing()
         typer.echo("gongji serve: warning: GONGJI_API_KEYS is empty; every request but "
                    "/v1/health will get 401", err=True)
     # a worker that takes longer than uvicorn's 5 s to import and open the store (a busy

@@ -12,7 +12,8 @@ from rich.table import Table
 
 from cli.projections import err, progress_bar
 from ledger import open_ledger
-from ledger.settings import SettingsError, load_settings, store_env
+from ledger.adapters.store import store_env
+from ledger.settings import SettingsError, load_settings
 from policies.errors import LedgerError
 from projections.whatif import load_draft, what_if
 from projections.whatif.drafts import unique_names

@@ -9,36 +9,28 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Iterable
 from typing import Any
 from urllib.parse import quote
 
 import httpx
 
 from ledger.commands import EnrollPerson
+from ledger.operations import BY_COMMAND, OPERATIONS, Operation
 from policies.errors import ErrorCode, LedgerError
 
-VISIT_FIELDS = ("deductible_applied", "fund_paid", "over_cap", "self_pay", "account_paid",
-                "cash_paid", "pooling_reason")
 POOLING_FIELDS = ("in_scope", "deductible_applied", "fund_paid", "over_cap", "closed",
                   "forfeited")
 
-ROUTES: dict[str, tuple[str, tuple[str, ...]]] = {
-    # op: (route, result fields of FORMAT.md taken from the response)
-    "contribution": ("/v1/contributions", ("credited",)),
-    "lump_sum": ("/v1/lump-sums", ("credited",)),
-    "allotment": ("/v1/allotments", ("credited",)),
-    "retire": ("/v1/retirements", ()),
-    "visit": ("/v1/settlements", VISIT_FIELDS),
-    "bind": ("/v1/family-bindings", ()),
-    "unbind": ("/v1/family-bindings/revocations", ()),
-    "spend": ("/v1/spends", ("paid",)),
-    "reverse": ("/v1/reversals", ("restored",)),
-    "transfer": ("/v1/transfers", ("amount",)),
-    "emigrate": ("/v1/emigrations", ("paid_out",)),
-    "death": ("/v1/deaths", ()),
-    "inheritance": ("/v1/inheritances", ("payouts",)),
-    "close_year": ("/v1/year-closings", ("closed",)),
-}
+
+def routes(operations: Iterable[Operation] = OPERATIONS
+           ) -> dict[str, tuple[str, tuple[str, ...]]]:
+    """op: (route, result fields of FORMAT.md taken from the response), from the table."""
+    return {op.op: (op.path, op.fields) for op in operations if op.op is not None}
+
+
+ROUTES = routes()
+ENROLL = BY_COMMAND[EnrollPerson].path
 
 
 class ServerMismatch(RuntimeError):
@@ -65,7 +57,7 @@ class HttpDriver:
             )
 
     def enroll(self, command: EnrollPerson) -> None:
-        self._post("/v1/people", command.model_dump(mode="json"))
+        self._post(ENROLL, command.model_dump(mode="json"))
 
     def step(self, op: str, data: dict[str, Any], where: str) -> dict[str, Any]:
         route, fields = ROUTES[op]

@@ -21,7 +21,7 @@ class InProcessDriver:
     def step(self, op: str, data: dict[str, Any], where: str) -> dict[str, Any]:
         spec = OPS[op]
         command = parse(spec.command, data, where)
-        return spec.result(self.ledger.execute(command))
+        return spec.result(command, self.ledger.execute(command))
 
     def person(self, name: str, as_of: dt.date) -> dict[str, Any]:
         view = self.ledger.account_view(name, as_of)

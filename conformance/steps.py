@@ -1,60 +1,41 @@
-"""The scenario steps of FORMAT.md as ledger commands, and their results as documents."""
+"""The scenario steps of FORMAT.md as ledger commands, and their results as documents.
+
+Both come from the operation table (:mod:`ledger.operations`): a step names an entry by
+its ``op``, its data is the entry's command, and its result fields are read from the
+answer the API gives (:data:`api.schemas.ANSWERS`), so that a run in process and a run
+through the API print the same document by construction.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from api.schemas import ANSWERS
 from ledger import commands as c
-from ledger import results as r
-from policies.money import format_fen
+from ledger.operations import OPERATIONS, Operation
 
 
 @dataclass(frozen=True)
 class Op:
     """One step kind: its command and how its result reads."""
 
-    command: type[c.Command]
-    result: Callable[[Any], dict[str, Any]]
+    operation: Operation
+
+    @property
+    def command(self) -> type[c.Command]:
+        return self.operation.command
+
+    def result(self, command: c.Command, result: Any) -> dict[str, Any]:
+        """The step's result fields (FORMAT.md) for ``command``'s ``result``."""
+        answer = ANSWERS[type(result)].of(command, result).model_dump(mode="json")
+        return {name: answer[name] for name in self.operation.fields}
 
 
-def _credited(result: r.Credited) -> dict[str, Any]:
-    return {"credited": format_fen(result.credited)}
+def ops(operations: Iterable[Operation] = OPERATIONS) -> dict[str, Op]:
+    """The step kinds of ``operations``, by step name."""
+    return {op.op: Op(op) for op in operations if op.op is not None}
 
 
-def _nothing(_: object) -> dict[str, Any]:
-    return {}
-
-
-def _visit(result: r.VisitResult) -> dict[str, Any]:
-    return {
-        "deductible_applied": format_fen(result.deductible_applied),
-        "fund_paid": format_fen(result.fund_paid),
-        "over_cap": format_fen(result.over_cap),
-        "self_pay": format_fen(result.self_pay),
-        "account_paid": format_fen(result.account_paid),
-        "cash_paid": format_fen(result.cash_paid),
-        "pooling_reason": result.pooling_reason,
-    }
-
-
-OPS: dict[str, Op] = {
-    "contribution": Op(c.RecordContribution, _credited),
-    "lump_sum": Op(c.CreditLumpSum, _credited),
-    "allotment": Op(c.CreditAllotment, _credited),
-    "retire": Op(c.RecordRetirement, _nothing),
-    "visit": Op(c.SettleVisit, _visit),
-    "bind": Op(c.BindFamilyMember, _nothing),
-    "unbind": Op(c.UnbindFamilyMember, _nothing),
-    "spend": Op(c.Spend, lambda res: {"paid": format_fen(res.paid)}),
-    "reverse": Op(c.Reverse, lambda res: {"restored": format_fen(res.restored)}),
-    "transfer": Op(c.Transfer, lambda res: {"amount": format_fen(res.amount)}),
-    "emigrate": Op(c.Emigrate, lambda res: {"paid_out": format_fen(res.paid_out)}),
-    "death": Op(c.RecordDeath, _nothing),
-    "inheritance": Op(
-        c.PayInheritance,
-        lambda res: {"payouts": {name: format_fen(v) for name, v in res.payouts.items()}},
-    ),
-    "close_year": Op(c.CloseYear, lambda res: {"closed": res.closed}),
-}
+OPS = ops()

@@ -8,11 +8,11 @@ idempotency store encrypts the responses it keeps. Without the key nothing is en
 Every path that reads or writes stored bodies goes through the application's mapper or
 through :class:`Codec`, which wraps that mapper's cipher and compressor:
 
-- ``Application.save`` and the batch jobs (:mod:`ledger.batch`, :mod:`ledger.bulk`) use
+- ``Application.save`` and the batch jobs (:mod:`ledger.adapters.batch`, :mod:`ledger.adapters.bulk`) use
   ``app.mapper`` itself;
 - the projection worker and ``audit verify`` decode raw rows with :func:`state_decoder`;
 - ``audit explain`` decodes with ``app.mapper``;
-- the hash chain (:mod:`ledger.chain`) hashes the stored bytes *as stored* (ciphertext),
+- the hash chain (:mod:`ledger.adapters.chain`) hashes the stored bytes *as stored* (ciphertext),
   so it needs no key, and a re-encryption is a new chain;
 - :func:`check_store` reads the first stored event when a ledger opens, so a missing or
   wrong key stops the process with one clear :class:`CipherKeyError` (a
@@ -293,7 +293,7 @@ def check_database_key(database_url: str, book: Any) -> None:
     command (``gongji serve``) to refuse a wrong or missing key before it starts workers.
     A store that is absent or unreachable is left to the commands that open it."""
     from ledger.core import LedgerCore  # ledger.core imports this module
-    from ledger.settings import store_env
+    from ledger.adapters.store import store_env
 
     env = store_env(database_url)
     path = env.get("SQLITE_DBNAME")

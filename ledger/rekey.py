@@ -24,8 +24,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ledger.bulk import BulkReader
-from ledger.chain import verify_chain
+from ledger.adapters.bulk import BulkReader
+from ledger.adapters.chain import verify_chain
 from ledger.core import LedgerCore
 from ledger.crypto import CipherKeyError, Codec, cipher_env, recode
 from ledger.settings import SettingsError

@@ -15,13 +15,14 @@ import re
 from typing import Annotated, Any, Literal
 from uuid import UUID, uuid5
 
-from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import Aggregate, event
 from pydantic import AfterValidator, Field, WithJsonSchema
 
 from ledger.commands import Command, Day, Id
 from ledger.core import LedgerCore
+from ledger.deciders import Decision
 from ledger.ids import NAMESPACE
+from ledger.prefetch import Needs
 from policies.errors import ErrorCode, InputError, LedgerError
 
 ALERT_PATTERN = r"^[a-z][a-z_]{0,31}:[0-9A-Za-z\u4e00-\u9fff][0-9A-Za-z\u4e00-\u9fff_.:-]{0,159}$"
@@ -95,25 +96,23 @@ class ReviewCommands(LedgerCore):
 
     def review_alert(self, cmd: ReviewAlert) -> dict[str, Any]:
         """Record the review once per review id; a retry returns the same record."""
+        key = review_key(cmd.review)
+        return self.decide_and_save(Needs(ids=[key]),
+                                    lambda got: decide_review(got.aggregate(key), cmd))
 
-        def decide() -> dict[str, Any]:
-            request = cmd.model_dump(mode="json", exclude={"review"})
-            try:
-                existing = self.load(review_key(cmd.review))
-            except AggregateNotFoundError:
-                existing = None
-            if existing is not None:
-                if existing.request != request:
-                    raise LedgerError(
-                        ErrorCode.DUPLICATE_CONFLICT,
-                        f"review {cmd.review!r} was already recorded with other content; "
-                        f"use a new review id (recorded: {existing.request})", field="review",
-                        message_zh=f"复核编号 {cmd.review} 已用于另一内容的复核，请使用新的编号")
-                return {"review": cmd.review, **existing.request}
-            review = AlertReview(review_id=cmd.review, alert=cmd.alert, outcome=cmd.outcome,
-                                 note=cmd.note, reviewer=cmd.reviewer, role=cmd.role,
-                                 date=cmd.date)
-            self.save(review)
-            return {"review": cmd.review, **request}
 
-        return self.write(decide)
+def decide_review(existing: AlertReview | None, cmd: ReviewAlert) -> Decision[dict[str, Any]]:
+    """The review to record (pure): a new ``AlertReview``, or the recorded one's answer
+    for a retry; the same review id with other content is ``duplicate_conflict``."""
+    request = cmd.model_dump(mode="json", exclude={"review"})
+    if existing is not None:
+        if existing.request != request:
+            raise LedgerError(
+                ErrorCode.DUPLICATE_CONFLICT,
+                f"review {cmd.review!r} was already recorded with other content; "
+                f"use a new review id (recorded: {existing.request})", field="review",
+                message_zh=f"复核编号 {cmd.review} 已用于另一内容的复核，请使用新的编号")
+        return {"review": cmd.review, **existing.request}, []
+    review = AlertReview(review_id=cmd.review, alert=cmd.alert, outcome=cmd.outcome,
+                         note=cmd.note, reviewer=cmd.reviewer, role=cmd.role, date=cmd.date)
+    return {"review": cmd.review, **request}, [review]

@@ -10,12 +10,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from ledger import commands as c
-
 from ledger.crediting import CreditCommands
 from ledger.family import FamilyCommands
 from ledger.leaving import LeavingCommands
+from ledger.operations import BY_COMMAND
 from ledger.queries import AccountQueries
-from ledger.reviews import ReviewAlert, ReviewCommands
+from ledger.reviews import ReviewCommands
 from ledger.settling import SettlementCommands
 from ledger.settings import DEFAULT_DATABASE
 from ledger.year_end import YearEndCommands
@@ -36,28 +36,8 @@ class Ledger(
     name = "Ledger"
 
     def execute(self, command: c.Command) -> Any:
-        """Run any command by its type (the one dispatch table of the ledger)."""
-        return getattr(self, HANDLERS[type(command)])(command)
-
-
-HANDLERS: dict[type[c.Command], str] = {
-    c.EnrollPerson: "enroll",
-    c.RecordContribution: "credit_contribution",
-    c.CreditLumpSum: "credit_lump_sum",
-    c.CreditAllotment: "credit_allotment",
-    c.RecordRetirement: "retire",
-    c.SettleVisit: "settle_visit",
-    c.BindFamilyMember: "bind_family_member",
-    c.UnbindFamilyMember: "unbind_family_member",
-    c.Spend: "spend",
-    c.Reverse: "reverse",
-    c.Transfer: "transfer",
-    c.Emigrate: "emigrate",
-    c.RecordDeath: "record_death",
-    c.PayInheritance: "pay_inheritance",
-    c.CloseYear: "close_year",
-    ReviewAlert: "review_alert",
-}
+        """Run any command by its type, with the method the operation table names."""
+        return getattr(self, BY_COMMAND[type(command)].method)(command)
 
 
 def open_ledger(

@@ -14,6 +14,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from ledger.ids import transaction_id
+from policies.errors import ErrorCode, LedgerError
 
 
 class Transaction(Aggregate):
@@ -37,10 +38,26 @@ class Transaction(Aggregate):
         self.debits = debits
         self.reversal: dict[str, Any] | None = None
 
-    @event("Reversed")
+    def require_not_reversed(self) -> None:
+        """A transaction is reversed once, whole (``already_reversed``)."""
+        if self.reversal is not None:
+            raise LedgerError(
+                ErrorCode.ALREADY_REVERSED,
+                f"transaction {self.client_id!r} was already reversed on "
+                f"{self.reversal['request']['date']}",
+            )
+
     def reverse(self, date: dt.date, reason: str, request: dict[str, Any],
                 result: dict[str, Any]) -> None:
         """冲正: recorded once; the money and accumulations move in the accounts' events."""
+        if not self.reversible:
+            raise ValueError(f"a {self.kind} is not reversible")
+        self.require_not_reversed()
+        self._reverse(date, reason, request, result)
+
+    @event("Reversed")
+    def _reverse(self, date: dt.date, reason: str, request: dict[str, Any],
+                 result: dict[str, Any]) -> None:
         self.reversal = {"request": request, "result": result}
 
 
@@ -54,10 +71,12 @@ class Settlement(Transaction):
     def __init__(
         self, client_id: str, person: str, request: dict[str, Any], result: dict[str, Any],
         debits: list[dict[str, Any]], region: str, year: int, split: dict[str, Any],
-        institution: str | None = None,
+        institution: str | None = None, listing: dict[str, Any] | None = None,
     ) -> None:
         self._created(client_id, person, request, result, debits)
         self.institution = institution  # 定点医药机构 that settled it; None: the agency
+        # the directory entry that gave the level (ledger.directory), for institution keys
+        self.listing = listing
         self.region = region
         self.year = year
         self.split = split

@@ -1,9 +1,8 @@
 """The year end (年度结转, DOMAIN.md 7): close pooling years, credit interest, carry over.
 
-Closing is recorded, never required: caps never carry over because a visit's pooling
-year is the calendar year of its date. Running the close again writes nothing new; a
-pooling year opened late (a visit dated in the closed year, recorded after) is closed by
-the next run.
+The command is the write loop around the pure decider in :mod:`ledger.deciders.year_end`
+(the rules are there), one account at a time. This module also reads what interest needs
+from an account's events: its balance moves with their value dates, its days per region.
 """
 
 from __future__ import annotations
@@ -13,26 +12,14 @@ from collections.abc import Iterable
 from typing import Any
 from uuid import UUID
 
-from ledger.account import ACTIVE, DECEASED, Account
+from ledger.account import Account
 from ledger.commands import CloseYear
 from ledger.core import LedgerCore
+from ledger.deciders import year_end
+from ledger.deciders.year_end import YearHistory
+from ledger.movement import movement, region_spans
+from ledger.prefetch import Fetched, Needs
 from ledger.results import YearClosed
-from policies.calendar import Month
-from policies.errors import LedgerError
-from policies.interest import Span, interest_over_periods
-from policies.model import RegionPolicy
-from policies.pricing import cap_for
-
-_VALUE_DATE = {
-    "ContributionCredited": lambda e: Month.parse(e.month).first_day,
-    "AllotmentCredited": lambda e: Month.parse(e.month).first_day,
-    "InterestCredited": lambda e: dt.date(e.year + 1, 1, 1),
-}
-_SIGN = {
-    "ContributionCredited": 1, "AllotmentCredited": 1, "LumpSumCredited": 1,
-    "InterestCredited": 1, "DebitRestored": 1, "TransferredIn": 1,
-    "Debited": -1, "TransferredOut": -1, "EmigrationPaidOut": -1, "InheritancePaidOut": -1,
-}
 
 
 class YearEndCommands(LedgerCore):
@@ -42,7 +29,7 @@ class YearEndCommands(LedgerCore):
         """Close ``cmd.year`` for every account (or those given); idempotent."""
         closed = accounts = interest = 0
         for account_id in ids if ids is not None else self.account_ids():
-            outcome = self.write(lambda: self.close_account_year(account_id, cmd))
+            outcome = self.close_account_year(account_id, cmd)
             if outcome is not None:
                 closed += outcome[0]
                 interest += outcome[1]
@@ -51,70 +38,22 @@ class YearEndCommands(LedgerCore):
 
     def close_account_year(self, account_id: UUID, cmd: CloseYear) -> tuple[int, int] | None:
         """Close one account's year; ``(pooling years closed, interest)`` or None if done."""
-        account: Account = self.load(account_id)
-        outcome = self.decide_year_close(account, cmd)
-        if outcome is not None:
-            self.save(account)
-        return outcome
+
+        def needs(got: Fetched) -> Needs:  # the account, then its history if interest needs it
+            account = got.aggregate(account_id)
+            wants = account is not None and year_end.wants_history(account, cmd)
+            return Needs(ids=[account_id], histories=[account_id] if wants else [])
+
+        return self.decide_and_save(needs, lambda got: year_end.decide_year_close(
+            got.aggregate(account_id), self.book, cmd,
+            year_history(got.history(account_id), cmd.year)))
 
     def decide_year_close(self, account: Account, cmd: CloseYear) -> tuple[int, int] | None:
-        """Record the year's close on the loaded ``account``; None if there is nothing to do."""
-        year, dec31 = cmd.year, dt.date(cmd.year, 12, 31)
-        pooling = self._closings(account, year, cmd.region)
-        carry = (account.has_account and year not in account.closed_years
-                 and cmd.region in (None, account.region))
-        if not pooling and not carry:
-            return None
-        interest, rated = self._interest(account, year) if carry else (0, [])
-        if interest:
-            rate = (str(rated[0].interest.rate) if len(rated) == 1 else
-                    ", ".join(f"{p.region} {p.interest.rate}" for p in rated))
-            account.credit_interest(year, interest, rate,
-                                    "; ".join(p.interest.article for p in rated))
-        account.close_year(year, pooling, account.balance, carry)
-        return len(pooling), interest
-
-    def _closings(self, account: Account, year: int, region: str | None) -> list[dict[str, Any]]:
-        dec31 = dt.date(year, 12, 31)
-        category = account.facts.category_on(dec31)
-        closings = []
-        for key, usage in account.pooling.items():
-            pooling_region, pooling_year = key.split("/")
-            if int(pooling_year) != year or usage["closed"] or region not in (None, pooling_region):
-                continue
-            try:
-                policy = self.book.latest_on_or_before(pooling_region, dec31)
-            except LedgerError:
-                continue  # a region disabled by invalid parameters is closed once fixed
-            scheme = account.scheme if account.scheme in policy.schemes else policy.default_scheme
-            cap = cap_for(policy, category, scheme)
-            closings.append({
-                "region": pooling_region, "category": category, "cap": cap,
-                "fund_paid": usage["fund_paid"], "forfeited": max(0, cap - usage["fund_paid"]),
-                "article": policy.articles["year_end"],
-            })
-        return closings
-
-    def _interest(self, account: Account, year: int) -> tuple[int, list[RegionPolicy]]:
-        """Interest for the days of ``year`` the account was open in a region that sets a
-        rate, each region's days at its rate (DOMAIN.md 9); none for a paid-out account."""
-        if account.status not in (ACTIVE, DECEASED):
-            return 0, []
-        events = list(self.events.get(account.id))
-        rated: list[tuple[RegionPolicy, list[Span]]] = []
-        for region, spans in region_spans(events, year).items():
-            try:
-                policy = self.book.latest_on_or_before(region, spans[-1][1])
-            except LedgerError:
-                continue  # a region disabled by invalid parameters credits nothing
-            if policy.interest.rate.value:
-                rated.append((policy, spans))
-        if not rated:
-            return 0, []
-        moves = [move for event in events if (move := movement(event)) is not None]
-        interest = interest_over_periods(
-            moves, year, [(policy.interest.rate, spans) for policy, spans in rated])
-        return interest, [policy for policy, _ in rated]
+        """Record the year's close on the loaded ``account`` (the batch job's entry); None if
+        there is nothing to do. Reads the account's history when the interest needs it."""
+        events = self.history(account.id) if year_end.wants_history(account, cmd) else None
+        return year_end.decide_year_close(account, self.book, cmd,
+                                          year_history(events, cmd.year))[0]
 
     def movements(self, account_id: UUID) -> list[tuple[dt.date, int]]:
         """Every balance change of an account with its value date, from the events alone."""
@@ -122,38 +61,9 @@ class YearEndCommands(LedgerCore):
                 if (move := movement(event)) is not None]
 
 
-def movement(event: object) -> tuple[dt.date, int] | None:
-    """An account event's balance change with its value date, or None if it moves nothing."""
-    name = type(event).__name__
-    sign = _SIGN.get(name)
-    if sign is None:
+def year_history(events: list[Any] | None, year: int) -> YearHistory | None:
+    """What the interest of ``year`` needs from an account's ``events`` (None: not read)."""
+    if events is None:
         return None
-    return _VALUE_DATE.get(name, lambda e: e.date)(event), sign * event.amount  # type: ignore[attr-defined]
-
-
-def region_spans(events: Iterable[Any], year: int) -> dict[str, list[Span]]:
-    """The days of ``year`` the account was open in each region, from its events alone.
-
-    A transfer on d moves the balance that day, so d belongs to the destination; the
-    account stays open through the day of death or emigration, not after (DOMAIN.md 9)."""
-    first, last = dt.date(year, 1, 1), dt.date(year, 12, 31)
-    spans: dict[str, list[Span]] = {}
-    region, since = None, dt.date.min
-    end = dt.date.max
-
-    def close(until: dt.date) -> None:
-        start, stop = max(since, first), min(until, last)
-        if region is not None and start <= stop:
-            spans.setdefault(region, []).append((start, stop))
-
-    for event in events:
-        name = type(event).__name__
-        if name == "Enrolled":
-            region = event.region
-        elif name == "TransferredIn":
-            close(event.date - dt.timedelta(days=1))
-            region, since = event.region, event.date
-        elif name in ("Died", "EmigrationPaidOut"):
-            end = min(end, event.date)
-    close(end)
-    return spans
+    return YearHistory(region_spans(events, year),
+                       [move for event in events if (move := movement(event)) is not None])

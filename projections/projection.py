@@ -23,6 +23,7 @@ from eventsourcing.utils import get_topic
 
 from ledger.account import DECEASED, EMIGRATED, SETTLED, Account
 from ledger.crypto import ViewFields, state_decoder  # noqa: F401  (re-exported)
+from ledger.movement import MOVING, Kind
 from ledger.reviews import AlertReview
 from ledger.transaction import LumpSum, Settlement, Spending, Transaction
 from projections.log import LogRow
@@ -43,6 +44,7 @@ from projections.tables import (
 Key = tuple[Any, ...]
 Row = dict[str, Any]
 Lookup = Callable[[str, Sequence[Key]], dict[Key, Row]]
+Handler = Callable[["ViewBatch", str, dict[str, Any]], None]
 
 
 class ViewBatch:
@@ -104,24 +106,23 @@ class LedgerProjection:
         self.people: dict[str, str] = {}  # account id (hex) -> person
         self.regions: dict[str, str] = {}  # person -> the account's region now
         self.flows = FlowHandlers(self.regions)  # fund monitoring views (#15)
-        self.account_handlers: dict[str, Callable[[ViewBatch, str, dict[str, Any]], None]] = {
-            get_topic(Account.ContributionCredited): self._month_credit,
-            get_topic(Account.AllotmentCredited): self._month_credit,
-            get_topic(Account.LumpSumCredited): self._dated_credit,
-            get_topic(Account.DebitRestored): self._dated_credit,
-            get_topic(Account.Debited): self._dated_debit,
-            get_topic(Account.InterestCredited): self._interest,
-            get_topic(Account.Retired): self._retired,
-            get_topic(Account.VisitPooled): self._pooled,
-            get_topic(Account.VisitUnpooled): self._unpooled,
-            get_topic(Account.YearClosed): self._year_closed,
-            get_topic(Account.FamilyMemberBound): self._bound,
-            get_topic(Account.FamilyMemberUnbound): self._unbound,
-            get_topic(Account.TransferredOut): self._dated_debit,
-            get_topic(Account.TransferredIn): self._transferred_in,
-            get_topic(Account.EmigrationPaidOut): self._emigrated,
-            get_topic(Account.Died): self._died,
-            get_topic(Account.InheritancePaidOut): self._inherited,
+        effects: dict[str, Handler] = {  # what an event does besides moving the balance
+            "Retired": self._retired,
+            "VisitPooled": self._pooled,
+            "VisitUnpooled": self._unpooled,
+            "YearClosed": self._year_closed,
+            "FamilyMemberBound": self._bound,
+            "FamilyMemberUnbound": self._unbound,
+            "TransferredIn": self._transferred_in,
+            "EmigrationPaidOut": self._emigrated,
+            "Died": self._died,
+            "InheritancePaidOut": self._inherited,
+        }
+        # the balance and the daily changes move as ledger.movement says, for every kind
+        self.account_handlers: dict[str, Handler] = {
+            get_topic(getattr(Account, name)): (
+                self._mover(MOVING[name], effects.get(name)) if name in MOVING else effects[name])
+            for name in dict.fromkeys([*MOVING, *effects])
         }
         self.enrolled = get_topic(Account.Enrolled)
         self.transaction_handlers: dict[str, Callable[[ViewBatch, str, dict[str, Any]], None]] = {
@@ -197,17 +198,16 @@ class LedgerProjection:
         batch.add_one(ACCOUNTS.name, (person,), "balance", amount)
         batch.add_one(DAILY.name, (person, day), "change", amount)
 
-    def _month_credit(self, batch: ViewBatch, person: str, d: dict[str, Any]) -> None:
-        self._move(batch, person, d["month"] + "-01", d["amount"])  # value date: month's 1st
+    def _mover(self, kind: Kind, effect: Handler | None) -> Handler:
+        """The handler of an event kind that moves the balance (then does ``effect``)."""
+        sign, day = kind.sign, kind.stored_day
 
-    def _dated_credit(self, batch: ViewBatch, person: str, d: dict[str, Any]) -> None:
-        self._move(batch, person, _day(d["date"]), d["amount"])
+        def move(batch: ViewBatch, person: str, d: dict[str, Any]) -> None:
+            self._move(batch, person, day(d), sign * d["amount"])
+            if effect is not None:
+                effect(batch, person, d)
 
-    def _dated_debit(self, batch: ViewBatch, person: str, d: dict[str, Any]) -> None:
-        self._move(batch, person, _day(d["date"]), -d["amount"])
-
-    def _interest(self, batch: ViewBatch, person: str, d: dict[str, Any]) -> None:
-        self._move(batch, person, f"{d['year'] + 1}-01-01", d["amount"])
+        return move
 
     def _retired(self, batch: ViewBatch, person: str, d: dict[str, Any]) -> None:
         batch.set(ACCOUNTS.name, (person,), retired_on=self.seal(_day(d["date"])))
@@ -235,11 +235,9 @@ class LedgerProjection:
         batch.set(BINDINGS.name, (person, d["member"]), unbound_on=_day(d["date"]))
 
     def _transferred_in(self, batch: ViewBatch, person: str, d: dict[str, Any]) -> None:
-        self._dated_credit(batch, person, d)
         batch.set(ACCOUNTS.name, (person,), region=d["region"], scheme=d["scheme"])
 
     def _emigrated(self, batch: ViewBatch, person: str, d: dict[str, Any]) -> None:
-        self._dated_debit(batch, person, d)
         batch.set(ACCOUNTS.name, (person,), status=EMIGRATED)
 
     def _died(self, batch: ViewBatch, person: str, d: dict[str, Any]) -> None:
@@ -247,7 +245,6 @@ class LedgerProjection:
                   death_date=self.seal(_day(d["date"])))
 
     def _inherited(self, batch: ViewBatch, person: str, d: dict[str, Any]) -> None:
-        self._dated_debit(batch, person, d)
         batch.set(ACCOUNTS.name, (person,), status=SETTLED)
 
     # -- transaction events -------------------------------------------------------------

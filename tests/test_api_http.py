@@ -8,10 +8,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from api_support import AGENCY, HOSPITAL, KEYS, auth, settings
+from api_support import AGENCY, HOSPITAL, KEYS, auth, list_directory, settings
 from fastapi.testclient import TestClient
 
 from api import create_app
+from api.keys import load_keys
 from api.vocabulary import has_chinese
 from conformance.http import ROUTES
 from conformance.steps import OPS
@@ -23,6 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def open_client(database_url: str, redis_url: str | None = None) -> TestClient:
     client = TestClient(create_app(settings(database_url, redis_url=redis_url)))
     client.headers.update(auth(AGENCY))
+    list_directory(client)
     return client
 
 
@@ -291,14 +293,15 @@ def test_every_conformance_op_has_a_route(client: TestClient):
 ])
 def test_bad_api_keys_stop_start_up_naming_the_setting(keys: str, message: str):
     with pytest.raises(SettingsError, match="GONGJI_API_KEYS") as error:
-        load_settings(api_keys=keys)
+        load_keys(load_settings(api_keys=keys).api_keys)
     assert message in str(error.value)
 
 
 def test_bad_database_url_names_the_setting():
     with pytest.raises(SettingsError, match="GONGJI_DATABASE_URL"):
         load_settings(database_url="mysql://somewhere/db")
-    assert Settings(api_keys=json.dumps(KEYS)).keys["agency-key-0000000001"].role == "agency"
+    assert load_keys(Settings(api_keys=json.dumps(KEYS)).api_keys)[
+        "agency-key-0000000001"].role == "agency"
 
 
 def test_openapi_gives_every_field_a_chinese_term_and_an_example(client: TestClient):

@@ -16,7 +16,7 @@ import pytest
 
 from conftest import PARAMETERS
 from ledger import Ledger, open_ledger
-from ledger.chain import verify_chain
+from ledger.adapters.chain import verify_chain
 from ledger.commands import EnrollPerson, RecordContribution
 from test_projections_views import scenario
 

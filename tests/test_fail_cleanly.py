@@ -21,20 +21,21 @@ from cli.db import initialise
 from cli.main import app
 from conftest import POSTGRES_URL, REDIS_URL
 from ledger import open_ledger
-from ledger.settings import SettingsError, load_settings, store_env
-from ledger.store import tables
+from ledger.adapters.store import store_env, tables
+from ledger.settings import SettingsError, load_settings
 
 GONGJI = str(Path(sys.executable).with_name("gongji"))
 SQLITE_TABLES = {
-    "stored_events", "stored_events_chain", "stored_snapshots", "tracking",
-    "gongji_idempotency", *(f"gongji_view_{name}" for name in (
+    "stored_events", "stored_events_chain", "stored_events_accounts", "stored_events_months",
+    "stored_snapshots", "tracking", "gongji_idempotency", *(f"gongji_view_{name}" for name in (
         "accounts", "bindings", "daily", "family", "funds", "people", "pooling",
         "transactions", "status", "statement", "institutions", "reviews")),
 }
 POSTGRES_TABLES = {
-    "ledger_events", "ledger_events_chain", "ledger_snapshots", "gongjiviews_tracking",
-    *(SQLITE_TABLES - {"stored_events", "stored_events_chain", "stored_snapshots",
-                       "tracking"}),
+    "ledger_events", "ledger_events_chain", "ledger_events_accounts", "ledger_events_months",
+    "ledger_snapshots", "gongjiviews_tracking",
+    *(SQLITE_TABLES - {"stored_events", "stored_events_chain", "stored_events_accounts",
+                       "stored_events_months", "stored_snapshots", "tracking"}),
 }
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from jobs_support import enroll_many
 from ledger import Ledger
-from ledger.batch import BatchWriter
+from ledger.adapters.batch import BatchWriter
 from ledger.commands import RecordContribution, parse
 from ledger.ids import account_id
 

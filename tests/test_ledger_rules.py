@@ -37,7 +37,8 @@ def call(ledger: Ledger, op: str, **fields: Any) -> Any:
 
 def step(ledger: Ledger, op: str, **fields: Any) -> dict[str, Any]:
     """Run a step; its result fields as FORMAT.md writes them."""
-    return OPS[op].result(call(ledger, op, **fields))
+    command = parse(OPS[op].command, fields, op)
+    return OPS[op].result(command, ledger.execute(command))
 
 
 def refuse(ledger: Ledger, op: str, **fields: Any) -> ErrorCode:

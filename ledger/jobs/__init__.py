@@ -2,7 +2,7 @@
 
 Each job streams its input (a CSV file, or every account in key order), decides a batch
 of accounts at a time with the ledger's own commands' rules, commits the batch in one
-transaction (:mod:`ledger.batch`), and returns a :class:`JobSummary` that ties out.
+transaction (:mod:`ledger.adapters.batch`), and returns a :class:`JobSummary` that ties out.
 All of them take a :class:`Shard` so that N processes split the population.
 """
 

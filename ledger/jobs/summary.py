@@ -15,7 +15,7 @@ from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from ledger.batch import BatchResult
+from ledger.adapters.batch import BatchResult
 from policies.money import format_fen
 
 WRITTEN, ALREADY, SKIPPED, REJECTED = "written", "already", "skipped", "rejected"

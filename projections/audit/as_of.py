@@ -23,7 +23,7 @@ from typing import Any, Literal
 
 from ledger.account import Account, pooling_key
 from ledger.queries import PoolingView, current_cap
-from ledger.year_end import movement
+from ledger.movement import movement
 from projections.audit.reading import Unreadable, account_events, each, replayed
 
 Basis = Literal["business", "recorded"]
@@ -50,7 +50,7 @@ def _recorded_by(event: Any, day: dt.date) -> bool:
 
 
 def checked_movement(event: Any) -> tuple[dt.date, int] | None:
-    """:func:`ledger.year_end.movement`, once its date is a date and its amount fen."""
+    """:func:`ledger.movement.movement`, once its date is a date and its amount fen."""
     move = movement(event)
     if move is not None and (type(move[1]) is not int or not isinstance(move[0], dt.date)):
         raise TypeError(f"amount {move[1]!r} on {move[0]!r} is not fen on a date")

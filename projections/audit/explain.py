@@ -20,6 +20,7 @@ from eventsourcing.utils import get_topic
 
 from ledger.account import Account
 from ledger.ids import account_id
+from ledger.movement import KINDS
 from projections.audit.as_of import checked_movement
 from projections.audit.reading import Unreadable, account_events
 
@@ -46,6 +47,7 @@ _DETAIL = ("month", "base", "year", "kind", "beneficiary", "purpose", "reason", 
 
 
 UNREADABLE = "Unreadable"
+FOR_WHOM = KINDS["Debited"].counterparty or ""  # the person an account payment was for
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 
 
@@ -114,10 +116,11 @@ def _row(ledger: Any, person: str, event: Any, move: tuple[dt.date, int] | None,
 
 
 def _paid_by_family(ledger: Any, person: str) -> list[ExplainedEvent]:
-    """Debits of other accounts for ``person``, found by scanning the log (events alone)."""
+    """Debits of other accounts for ``person`` (their counterparty, :mod:`ledger.movement`),
+    found by scanning the log (events alone)."""
     own = account_id(person)
     plain = ledger.mapper.cipher is None and ledger.mapper.compressor is None
-    needle = ('"beneficiary":' + json.dumps(person, ensure_ascii=False)).encode()
+    needle = (json.dumps(FOR_WHOM) + ":" + json.dumps(person, ensure_ascii=False)).encode()
     topic, rows, start, payers = get_topic(Account.Debited), [], 0, {}
     while True:
         batch = ledger.recorder.select_notifications(start, 10_000, topics=[topic],
@@ -142,7 +145,7 @@ def _paid_by_family(ledger: Any, person: str) -> list[ExplainedEvent]:
 def _paid_for(ledger: Any, person: str, stored: Any,
               payers: dict[Any, str]) -> ExplainedEvent | None:
     event = ledger.mapper.to_domain_event(stored)
-    if event.beneficiary != person:
+    if getattr(event, FOR_WHOM) != person:
         return None
     if stored.originator_id not in payers:
         payers[stored.originator_id] = next(iter(ledger.events.get(stored.originator_id,

@@ -2,7 +2,7 @@
 
 Tampering is reported, never crashed on. The checks run in this order:
 
-1. the hash chain (:func:`ledger.chain.verify_chain`): it reads the stored bytes alone, so
+1. the hash chain (:func:`ledger.adapters.chain.verify_chain`): it reads the stored bytes alone, so
    no content can stop it; it names every edited, deleted, inserted or reordered event
    (or only the first, and then verify stops, with ``first_only``);
 2. every event decoded once: a row that cannot be decoded is a difference (``events``)
@@ -13,7 +13,9 @@ Tampering is reported, never crashed on. The checks run in this order:
    the account's ``VisitPooled``;
 4. every view recomputed from the events (in memory, by the same projection) up to the
    stored views' position, and compared row by row with the stored views; views behind the
-   head of the log are a difference too (the worker has not applied everything).
+   head of the log are a difference too (the worker has not applied everything);
+5. every account's state row (:mod:`ledger.adapters.state`) equal to the account rebuilt
+   from its events, and its credited-month lines to the months its events credit.
 
 An event that decodes but cannot be applied (a field renamed, a text where a number
 belongs) is a difference of the check it broke, naming the event; later events that fail
@@ -33,7 +35,7 @@ from typing import Any
 from eventsourcing.utils import get_topic
 
 from ledger.account import Account
-from ledger.chain import ChainReport, verify_chain
+from ledger.adapters.chain import ChainReport, verify_chain
 from ledger.ids import account_id
 from ledger.transaction import Settlement
 from policies.book import PolicyBook
@@ -53,7 +55,7 @@ _PRICED = ("eligible_in_scope", "deductible_applied", "fund_paid", "over_cap", "
            "cap", "level")
 
 
-CHECKS = ("chain", "events", "pricing", "views")
+CHECKS = ("chain", "events", "pricing", "views", "states")
 
 
 @dataclass(slots=True)
@@ -324,6 +326,9 @@ def verify(ledger: Any, views: ViewStore | None = None,
                 f"the views are at position {behind}, behind the log's head {report.head}: "
                 "they do not show every event yet; run `gongji projections run --once` "
                 "(or keep `gongji projections run` going)"), behind))
+    for originator, what in ledger.state_differences():
+        findings.add(Difference("states", "mismatch", f"account {originator.hex} {what}",
+                                originator=originator.hex))
     report.differences.sort(key=_order)
     return report
 

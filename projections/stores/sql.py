@@ -19,8 +19,7 @@ from eventsourcing.postgres import PostgresTrackingRecorder
 from eventsourcing.sqlite import SQLiteTrackingRecorder
 from eventsourcing.utils import Environment
 
-from ledger.settings import store_env
-from ledger.store import init_lock
+from ledger.adapters.store import init_lock, store_env
 from projections.projection import Key, Row, ViewBatch
 from projections.stores.base import TRACKING_NAME, StalePosition, ViewStore
 from projections.tables import ACCOUNTS, BY_NAME, INT, TABLES, TEXT, Table

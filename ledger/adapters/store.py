@@ -25,8 +25,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlparse
 
-from ledger.settings import SettingsError, redacted, redis_target, store_env
+from ledger.settings import SettingsError, redacted, redis_target
 
 PROBE_SECONDS = 3
 SQLITE_HEADER = b"SQLite format 3\x00"
@@ -34,6 +35,66 @@ SQLITE_HEADER = b"SQLite format 3\x00"
 EVENTS_TABLE = {"sqlite": "stored_events", "postgres": "ledger_events"}
 URL_FORMS = ("a SQLite path, sqlite:///PATH or "
              "postgresql://USER[:PASSWORD]@HOST:PORT/DB[?schema=NAME]")
+
+
+def store_env(database_url: str) -> dict[str, str]:
+    """eventsourcing's persistence settings for a database URL."""
+    url = database_url.strip()
+    shown = redacted(url) if "://" in url else url
+    if not url:
+        raise SettingsError("GONGJI_DATABASE_URL is empty: give a SQLite path, "
+                            "sqlite:///PATH or postgresql://USER@HOST:PORT/DB")
+    if url.startswith(("postgresql://", "postgres://")):
+        try:
+            parts = urlparse(url)
+            parts.port  # noqa: B018 — raises on a port that is not a number
+        except ValueError as error:
+            raise SettingsError(
+                f"GONGJI_DATABASE_URL {shown!r}: {error}; expected "
+                "postgresql://USER[:PASSWORD]@HOST:PORT/DB[?schema=NAME]"
+            ) from None
+        if not parts.hostname or not parts.path.strip("/"):
+            raise SettingsError(
+                f"GONGJI_DATABASE_URL {shown!r}: expected "
+                "postgresql://USER[:PASSWORD]@HOST:PORT/DB[?schema=NAME]"
+            )
+        env = {
+            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            "POSTGRES_DBNAME": parts.path.strip("/"),
+            "POSTGRES_HOST": parts.hostname,
+            "POSTGRES_PORT": str(parts.port or 5432),
+            "POSTGRES_USER": unquote(parts.username or "postgres"),
+            "POSTGRES_PASSWORD": unquote(parts.password or ""),
+            "POSTGRES_POOL_SIZE": "5",
+            "POSTGRES_MAX_OVERFLOW": "10",
+            # the chain and the state rows are written in the events' insert transaction
+            "APPLICATION_RECORDER_TOPIC": "ledger.adapters.state:StatePostgresRecorder",
+        }
+        schema = parse_qs(parts.query).get("schema")
+        if schema:
+            env["POSTGRES_SCHEMA"] = schema[0]
+        return env
+    if url.startswith("sqlite:"):
+        path = url.removeprefix("sqlite:///")  # the path exactly as written after it
+        if path == url or not path:
+            raise SettingsError(
+                f"GONGJI_DATABASE_URL {shown!r}: write sqlite:/// followed by the file's path "
+                "(sqlite:///gongji.db is ./gongji.db; sqlite:////var/lib/gongji.db, four "
+                "slashes, is absolute), or just the path"
+            )
+    elif "://" in url:
+        raise SettingsError(
+            f"GONGJI_DATABASE_URL {shown!r}: use a SQLite path, sqlite:///PATH or "
+            "postgresql://USER@HOST:PORT/DB"
+        )
+    else:
+        path = url
+    return {
+        "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+        "SQLITE_DBNAME": path,
+        "SQLITE_LOCK_TIMEOUT": "30",
+        "APPLICATION_RECORDER_TOPIC": "ledger.adapters.state:StateSQLiteRecorder",
+    }
 
 
 @dataclass(frozen=True, slots=True)
