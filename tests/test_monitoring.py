@@ -284,11 +284,11 @@ def test_a_review_is_an_event_once_per_review_id_and_shows_on_the_alert(year):
                          note="9 people from one account: sent to inspection", reviewer="auditor-7",
                          date="2026-01-05")
     head = ledger.recorder.max_notification_id()
-    first = ledger.execute(review)
-    assert ledger.execute(review) == first  # a retry: nothing new
+    first = ledger.review_alert(review)
+    assert ledger.review_alert(review) == first  # a retry: nothing new
     assert ledger.recorder.max_notification_id() == head + 1
     with pytest.raises(LedgerError) as refused:
-        ledger.execute(review.model_copy(update={"outcome": "acknowledged"}))
+        ledger.review_alert(review.model_copy(update={"outcome": "acknowledged"}))
     assert refused.value.code is ErrorCode.DUPLICATE_CONFLICT
     views = MemoryViews()
     ViewWorker(ledger.recorder, ledger.mapper, views).catch_up()

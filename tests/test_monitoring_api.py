@@ -186,6 +186,13 @@ def test_the_command_lists_and_reviews_alerts(client: TestClient):
     unknown = gongji("reports", "review-alert", "pharmacy_day:A:2025-03-11", "--review", "C1",
                      "--outcome", "acknowledged", "--note", "x", "--reviewer", "a1")
     assert unknown.exit_code == 1 and "no alert" in unknown.output
+    done = gongji("reports", "review-alert", ALERT, "--review", "C2", "--outcome",
+                  "acknowledged", "--note", "checked the receipts", "--reviewer", "clerk-3",
+                  "--date", "2025-04-03")
+    assert done.exit_code == 0, done.output
+    assert json.loads(done.stdout) == {"review": "C2", "alert": ALERT, "outcome": "acknowledged",
+                                       "note": "checked the receipts", "reviewer": "clerk-3",
+                                       "role": "agency", "date": "2025-04-03"}
     settings_error = gongji("reports", "alerts", GONGJI_MONITORING='{"alerts": 1}')
     assert settings_error.exit_code == 2 and "GONGJI_MONITORING" in settings_error.output
 
