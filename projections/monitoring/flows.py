@@ -87,9 +87,14 @@ class FlowHandlers:
     @staticmethod
     def line(batch: Batch, region: str, year: int, month: int, line: str, amount: int,
              count: int = 1) -> None:
-        added = batch.row(STATEMENT.name, (region, year, month, line))[0]
-        added["amount"] = added.get("amount", 0) + amount
-        added["count"] = added.get("count", 0) + count
+        rows, key = batch.rows[STATEMENT.name], (region, year, month, line)
+        change = rows.get(key)
+        if change is None:  # the hot path of a rebuild: one dict look-up per movement
+            rows[key] = [{"amount": amount, "count": count}, {}]
+        else:
+            added = change[0]
+            added["amount"] += amount
+            added["count"] += count
 
     def _mover(self, name: str, kind: Kind) -> Handler:
         line, regions = LINE_OF[name], self.regions  # a new moving kind needs its line here
