@@ -22,6 +22,7 @@ from api.auth import Principal, allow
 from api.params import OptionalQueryYear, QueryYear
 from api.problems import documented
 from api.writes import IdempotencyKey, execute
+from ledger.operations import BY_COMMAND
 from ledger.reviews import AlertReviewRequest, ReviewAlert
 from ledger.settings import SettingsError
 from policies.errors import ErrorCode, LedgerError
@@ -33,6 +34,7 @@ from projections.monitoring.settings import Thresholds, load_thresholds
 from projections.monitoring.statement import COLUMNS, statements, table_rows, tie_out
 
 router = APIRouter(prefix="/v1/reports", tags=["reports"])
+REVIEW = BY_COMMAND[ReviewAlert]  # its entry in the operation table
 Monitoring = Annotated[Principal, Depends(allow("agency", "auditor"))]
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CSV = "text/csv; charset=utf-8"
@@ -283,14 +285,10 @@ def alerts(request: Request, who: Monitoring,
 
 
 @router.post("/alert-reviews", response_model=ReviewOut,
-             responses=documented(401, 403, 409, 422))
+             responses=documented(401, 403, 409, 422),
+             summary=REVIEW.summary, description=REVIEW.description)
 def review_alert(request: Request, body: AlertReviewRequest, who: Monitoring,
                  key: IdempotencyKey = None) -> Any:
-    """Review an account-use alert (预警复核): ``acknowledged`` (已知悉) or ``referred``
-    (移交核查), with a note and the reviewer; recorded as an event (AlertReviewed) with the
-    key's role, so the audit trail shows who looked at what. The same ``review`` id again
-    with the same content answers the same; with other content, 409 duplicate_conflict.
-    The alert must be one that the alerts report raises now."""
     rules = _thresholds().alerts
     views = request.app.state.services.readers.views.views
     if body.alert not in {a.id for a in alert_rules.alerts(views, rules)}:
@@ -300,4 +298,4 @@ def review_alert(request: Request, body: AlertReviewRequest, who: Monitoring,
                           message_zh=f"当前没有编号为 {body.alert} 的预警；请查看 GET /v1/reports/alerts")
     command = ReviewAlert(**body.model_dump(mode="json"), role=who.role)
     return execute(request, who, command, key, lambda result: ReviewOut(**result),
-                   "review_alert")
+                   REVIEW.method)

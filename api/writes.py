@@ -26,7 +26,7 @@ from api.auth import Principal, allow, may_read, require_institution, require_pe
 from api.idempotency import once
 from api.problems import documented
 from ledger import commands as c
-from ledger.directory import listed_visit
+from ledger.directory import entry_in_force, listed_visit
 from ledger.operations import OPERATIONS, Operation
 from policies.errors import ErrorCode, LedgerError
 
@@ -107,6 +107,8 @@ def admit(request: Request, who: Principal, op: Operation, cmd: Any) -> Any:
     if op.listed and who.role == "institution":
         # the level and the designated flag come from the institution directory
         cmd = listed_visit(request.app.state.services.ledger, cmd)
+    if op.designated and who.role == "institution":
+        entry_in_force(request.app.state.services.ledger, cmd.institution, cmd.date)
     if op.reverses_own and who.role == "institution":
         txn = request.app.state.services.ledger.find_transaction(cmd.id)
         if txn is not None:
@@ -164,7 +166,8 @@ def write_router(operations: Iterable[Operation] = OPERATIONS) -> APIRouter:
     """A router with the route of every operation."""
     router = APIRouter(responses=documented(401, 403, 404, 409, 422))
     for op in operations:
-        route(router, op)
+        if op.routed:
+            route(router, op)
     return router
 
 

@@ -19,6 +19,7 @@ from typing import Any
 
 from ledger import commands as c
 from ledger import results as r
+from ledger.reviews import ReviewAlert
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +78,8 @@ class Operation:
     writes: bool = True  # False: a preview; nothing written, no Idempotency-Key
     nhsa: bool = False  # ?format=nhsa answers in the NHSA 2207 setlinfo vocabulary
     listed: bool = False  # an institution key's visit takes its level from the directory
+    routed: bool = True  # False: its route is written by hand (named in the description)
+    designated: bool = False  # an institution key must be designated (定点) on `date`
 
     @property
     def operation_name(self) -> str:
@@ -204,11 +207,13 @@ OPERATIONS: tuple[Operation, ...] = (
         "spend", c.Spend, r.SpendResult, "/v1/spends", COUNTER, "settlements",
         "Pay a purpose from an account (个人账户支付)",
         "Pay a purpose from an account (个人账户支付), for its owner or a bound family member "
-        "(家庭共济); all or nothing.",
+        "(家庭共济); all or nothing. An institution key's institution must be designated "
+        "(定点) on ``date`` by the institution directory (定点医药机构目录), else "
+        "unknown_institution (404), institution_not_in_force or not_designated (409).",
         {"payer": "A", "purpose": "pharmacy", "amount": "35.50", "id": "S-2024-0001",
          "date": "2024-03-15"},
         Loads(accounts=("payer", "beneficiary", "shortfall_from"), transactions=("id",)),
-        op="spend", fields=("paid",), institution=True, private=True),
+        op="spend", fields=("paid",), institution=True, private=True, designated=True),
     Operation(
         "reverse", c.Reverse, r.Reversed, "/v1/reversals", COUNTER, "settlements",
         "Reverse a settlement or spend (冲正/退费)",
@@ -225,6 +230,19 @@ OPERATIONS: tuple[Operation, ...] = (
         "closed, interest credited, the balance carried over. Idempotent.",
         {"year": 2024},
         Loads(every_account=True), op="close_year", fields=("closed",)),
+    # -- fund monitoring (基金运行监测) ---------------------------------------------------------
+    Operation(
+        "review_alert", ReviewAlert, dict, "/v1/reports/alert-reviews", ("agency", "auditor"),
+        "reports", "Review an account-use alert (预警复核)",
+        "Review an account-use alert (预警复核): ``acknowledged`` (已知悉) or ``referred`` "
+        "(移交核查), with a note and the reviewer; recorded as an event (AlertReviewed) with "
+        "the key's role, so the audit trail shows who looked at what. The same ``review`` id "
+        "again with the same content answers the same; with other content, 409 "
+        "duplicate_conflict. The alert must be one that the alerts report raises now (its "
+        "route, in api/monitoring.py, checks that against the views).",
+        {"review": "R-1", "alert": "many_beneficiaries:P1:2024", "outcome": "acknowledged",
+         "note": "checked with the family", "reviewer": "auditor-1", "date": "2024-12-31"},
+        routed=False),
 )
 
 #: The operation that runs each command type when it is executed (previews aside).
