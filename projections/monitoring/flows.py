@@ -20,6 +20,7 @@ from typing import Any
 from eventsourcing.utils import get_topic
 
 from ledger.account import Account
+from ledger.movement import MOVING, Kind
 from ledger.transaction import Settlement
 from projections.tables import INSTITUTIONS, STATEMENT
 
@@ -49,12 +50,23 @@ OUTFLOWS = {
 FUND, OVER_CAP, CAPPED, CASH = "fund", "pool.over_cap", "pool.capped", "pool.cash"
 
 
-def _day(value: dict[str, str]) -> str:
-    return value["_data_"]
+#: the statement line of each event kind that moves a balance (None: by the payment)
+LINE_OF = {
+    "ContributionCredited": "in.contribution", "AllotmentCredited": "in.allotment",
+    "LumpSumCredited": "in.lump_sum", "InterestCredited": "in.interest",
+    "DebitRestored": "in.restored", "TransferredIn": "in.transfer_in", "Debited": None,
+    "TransferredOut": "out.transfer_out", "EmigrationPaidOut": "out.emigration",
+    "InheritancePaidOut": "out.inheritance",
+}
 
 
-def _month(day: str) -> tuple[int, int]:
-    return int(day[:4]), int(day[5:7])
+def _debit_line(person: str, d: dict[str, Any]) -> str:
+    """An account payment: own visit, own pharmacy or other spend, or family (共济)."""
+    if d["beneficiary"] != person:
+        return f"out.family.{d['purpose']}"
+    if d["kind"] == "visit":
+        return "out.settlement"
+    return "out.pharmacy" if d["purpose"] == "pharmacy" else f"out.spend.{d['purpose']}"
 
 
 class FlowHandlers:
@@ -65,60 +77,36 @@ class FlowHandlers:
         self.regions = regions
 
     def account_handlers(self) -> dict[str, Handler]:
-        month, dated = self._month_credit, self._dated
-        return {
-            get_topic(Account.ContributionCredited): lambda b, p, d: month(b, p, d, "in.contribution"),
-            get_topic(Account.AllotmentCredited): lambda b, p, d: month(b, p, d, "in.allotment"),
-            get_topic(Account.LumpSumCredited): lambda b, p, d: dated(b, p, d, "in.lump_sum"),
-            get_topic(Account.DebitRestored): lambda b, p, d: dated(b, p, d, "in.restored"),
-            get_topic(Account.InterestCredited): self._interest,
-            get_topic(Account.Debited): self._debited,
-            get_topic(Account.TransferredOut):
-                lambda b, p, d: dated(b, p, d, "out.transfer_out"),
-            get_topic(Account.TransferredIn): self._transferred_in,
-            get_topic(Account.EmigrationPaidOut):
-                lambda b, p, d: dated(b, p, d, "out.emigration"),
-            get_topic(Account.InheritancePaidOut):
-                lambda b, p, d: dated(b, p, d, "out.inheritance"),
-        }
+        """A handler for every event kind that moves a balance (:data:`ledger.movement.MOVING`:
+        its sign and value date are defined there, once)."""
+        return {get_topic(getattr(Account, name)): self._mover(name, kind)
+                for name, kind in MOVING.items()}
 
     # -- the statement's lines -----------------------------------------------------------
 
     @staticmethod
     def line(batch: Batch, region: str, year: int, month: int, line: str, amount: int,
              count: int = 1) -> None:
-        added = batch.row(STATEMENT.name, (region, year, month, line))[0]
-        added["amount"] = added.get("amount", 0) + amount
-        added["count"] = added.get("count", 0) + count
-
-    def _month_credit(self, batch: Batch, person: str, d: dict[str, Any], line: str) -> None:
-        year, month = _month(d["month"])
-        self.line(batch, self.regions[person], year, month, line, d["amount"])
-
-    def _dated(self, batch: Batch, person: str, d: dict[str, Any], line: str) -> None:
-        year, month = _month(_day(d["date"]))
-        self.line(batch, self.regions[person], year, month, line, d["amount"])
-
-    def _interest(self, batch: Batch, person: str, d: dict[str, Any]) -> None:
-        # value date: the 1st of January after the year (as the balance views)
-        self.line(batch, self.regions[person], d["year"] + 1, 1, "in.interest", d["amount"])
-
-    def _transferred_in(self, batch: Batch, person: str, d: dict[str, Any]) -> None:
-        self.regions[person] = d["region"]
-        self._dated(batch, person, d, "in.transfer_in")
-
-    def _debited(self, batch: Batch, person: str, d: dict[str, Any]) -> None:
-        """An account payment: own visit, own pharmacy or other spend, or family (共济)."""
-        if d["beneficiary"] != person:
-            line = f"out.family.{d['purpose']}"
-        elif d["kind"] == "visit":
-            line = "out.settlement"
-        elif d["purpose"] == "pharmacy":
-            line = "out.pharmacy"
+        rows, key = batch.rows[STATEMENT.name], (region, year, month, line)
+        change = rows.get(key)
+        if change is None:  # the hot path of a rebuild: one dict look-up per movement
+            rows[key] = [{"amount": amount, "count": count}, {}]
         else:
-            line = f"out.spend.{d['purpose']}"
-        year, month = _month(_day(d["date"]))
-        self.line(batch, self.regions[person], year, month, line, d["amount"])
+            added = change[0]
+            added["amount"] += amount
+            added["count"] += count
+
+    def _mover(self, name: str, kind: Kind) -> Handler:
+        line, regions = LINE_OF[name], self.regions  # a new moving kind needs its line here
+
+        def move(batch: Batch, person: str, d: dict[str, Any]) -> None:
+            if kind.region is not None:  # a transfer in: the account's region from now on
+                regions[person] = d[kind.region]
+            day = kind.stored_day(d)
+            self.line(batch, regions[person], int(day[:4]), int(day[5:7]),
+                      line or _debit_line(person, d), d["amount"])
+
+        return move
 
     # -- visits: the pooling fund and the institutions -------------------------------------
 
@@ -126,7 +114,7 @@ class FlowHandlers:
         """A settled visit (``sign`` 1) or its reversal (−1), from :func:`visit_figures`."""
         r = d
         region, day = r["region"], r["date"]
-        year, month = _month(day)
+        year, month = int(day[:4]), int(day[5:7])
         self.line(batch, region, year, month, f"{FUND}.{r['level']}.{r['category']}",
                   sign * r["fund_paid"], sign)
         if r["over_cap"]:
