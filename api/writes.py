@@ -149,11 +149,10 @@ def route(router: APIRouter, op: Operation) -> None:
     if op.nhsa:
         model = model | s.NHSA_VISIT.model
     router.add_api_route(
-        op.path, endpoint, methods=["POST"], name=op.operation_name, response_model=model,
+        op.path, endpoint, methods=[op.verb], name=op.operation_name, response_model=model,
         tags=[op.tag], summary=op.summary, description=op.description,
         openapi_extra={"requestBody": {"content": {"application/json": {
             "example": op.example}}}})
-
 
 
 def write_router(operations: Iterable[Operation] = OPERATIONS) -> APIRouter:

@@ -57,7 +57,7 @@ class Operation:
     method: str  # the Ledger method that runs it
     command: type[c.Command]
     result: type  # the record the method returns (ledger.results)
-    path: str  # its HTTP route (POST)
+    path: str  # its HTTP route
     roles: tuple[str, ...]  # API key roles allowed (api.keys.Role)
     tag: str  # its group on the OpenAPI page
     summary: str  # one line, English with the Chinese term
@@ -67,6 +67,7 @@ class Operation:
     op: str | None = None  # its step name in a conformance scenario (FORMAT.md), if any
     fields: tuple[str, ...] = ()  # the result fields of that step, as the API answers them
     name: str = ""  # its OpenAPI operation name, if not the method's
+    verb: str = "POST"  # its HTTP method
     # how the route treats the caller beyond its role:
     institution: bool = False  # an institution key fills in `institution`, or must match it
     member: str | None = None  # the field that must name a member key's own person

@@ -65,7 +65,7 @@ def test_routes_steps_and_dispatch_are_the_tables(tmp_path: Path) -> None:
     assert posted - table_paths == {"/v1/audit/verify", "/v1/what-if",  # no ledger command
                                     "/fsi/api/rsfComIfsService/callService"}  # the gateway
     for op in OPERATIONS:
-        operation = document["paths"][op.path]["post"]
+        operation = document["paths"][op.path][op.verb.lower()]
         assert operation["operationId"].startswith(op.operation_name + "_v1_")
         assert (operation["summary"], operation["description"]) == (op.summary, op.description)
         assert operation["tags"] == [op.tag]
