@@ -16,7 +16,10 @@ from fastapi.openapi.utils import get_openapi
 
 import redis
 
-from api import audit, docs, metrics, nhsa, probes, problems, reads, whatif, writes
+from api import (
+    audit, docs, institutions, metrics, monitoring, nhsa, probes, problems, reads, whatif,
+    writes,
+)
 from api.limits import MAX_BODY, BodySizeLimit
 from api.idempotency import Store, open_store
 from api.keys import ApiKey, load_keys
@@ -53,11 +56,14 @@ ordinary outpatient pooling (普通门诊统筹), over HTTP.
   Domain ids (a visit's `id`, a contribution's person and month, …) are idempotent as well.
 - Refusals are `application/problem+json` with a stable `code`, an English `detail` and a
   Chinese `detail_zh` saying what to fix: 422 the request is wrong (invalid_input,
-  no_policy_in_force, relation_not_allowed, purpose_not_allowed), 404 unknown person or
-  transaction, 409 it conflicts with the ledger's state (duplicate_conflict,
-  already_reversed, concurrency_conflict, account_closed, no_personal_account, not_employed,
-  not_retired, not_dead, not_bound, insufficient_balance, policy_invalid), 401 no or unknown
-  key, 403 the key's role may not do it.
+  no_policy_in_force, relation_not_allowed, purpose_not_allowed, level_mismatch), 404 unknown
+  person, transaction or institution, 409 it conflicts with the ledger's state
+  (duplicate_conflict, already_reversed, concurrency_conflict, account_closed,
+  no_personal_account, not_employed, not_retired, not_dead, not_bound, insufficient_balance,
+  policy_invalid, institution_not_in_force, not_designated), 401 no or unknown key, 403 the
+  key's role may not do it.
+- An institution key's visits are priced at the level of its entry in the institution
+  directory (定点医药机构目录, `/v1/institutions`) in force on the visit's date.
 """
 
 
@@ -73,6 +79,7 @@ class Services:
     parameters: dict[str, Any]
     redis: redis.Redis | None  # for the readiness probe's ping, with short timeouts
     max_lag: float  # GONGJI_READY_MAX_LAG
+    admdvs: dict[str, str]  # region codes (医保区划) → regions: built-in and GONGJI_ADMDVS
 
     @classmethod
     def build(cls, settings: Settings) -> Services:
@@ -88,7 +95,7 @@ class Services:
             parameters=settings.parameters,
             redis=redis.Redis.from_url(settings.redis_url, socket_connect_timeout=2,
                                        socket_timeout=2) if settings.redis_url else None,
-            max_lag=max_lag,
+            max_lag=max_lag, admdvs=settings.regions_by_code,
         )
 
     def worker_status(self) -> WorkerStatus:
@@ -112,12 +119,17 @@ TAGS = [
     {"name": "family", "description": "family bindings for mutual aid (家庭共济绑定)"},
     {"name": "leaving", "description": "transfer, emigration, death, inheritance "
                                        "(转移接续、出国定居、死亡、继承)"},
-    {"name": "reports", "description": "the agency's fund totals (基金支出统计); agency, auditor"},
+    {"name": "reports", "description": "the agency's fund totals (基金支出统计), the monthly "
+                                       "fund statement, institution indicators and "
+                                       "account-use alerts (基金运行监测与预警); agency, auditor"},
     {"name": "audit", "description": "figures explained and rebuilt from the events alone, "
                                      "hash-chain verification (审计); agency, auditor"},
     {"name": "year end", "description": "close a pooling year for every account (年度结转)"},
     {"name": "service", "description": "liveness, readiness, parameters in force, who am I "
                                        "(服务: 存活、就绪、部署参数、当前身份)"},
+    {"name": "institutions", "description": "the institution directory: level, designated, "
+                                            "validity (定点医药机构目录); agency, auditor, an "
+                                            "institution its own"},
     {"name": "national platform", "description": "the national platform's envelope for HIS "
                                                  "systems: 1101, 2206, 2207, 2208 (国家医保平台接口)"},
 ]
@@ -162,7 +174,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(reads.router)
     app.include_router(audit.router)
     app.include_router(nhsa.router)
+    app.include_router(institutions.router)
     app.include_router(whatif.router)
+    app.include_router(monitoring.router)
     app.include_router(metrics.router)
     docs.install(app)
 

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from ledger import results as r
 from ledger.queries import AccountView, EventView, PoolingView
@@ -298,12 +298,27 @@ class Reversal(Out):
     restored: str
 
 
+class Listing(Out):
+    """Which directory entry priced a visit (目录条目引用)."""
+
+    code: str = Field(description="institution code (定点医药机构编号)")
+    version: int = Field(description="the institution's event version of the entry (版本)")
+    valid_from: str = Field(description="the entry's first day (有效期开始)",
+                            examples=["2024-01-01"])
+    level: int = Field(description="the level it gave (医疗机构等级)")
+
+
 class Settlement(Out):
     """A recorded settlement (结算记录): its split, who paid, and its reversal if any."""
 
     id: str
     person: str
     institution: str | None
+    listing: Listing | None = Field(None, description=(
+        "the institution directory entry that gave the level (定点医药机构目录条目), for an "
+        "institution key's visit: GET /v1/institutions/{code} shows that version"),
+        examples=[{"code": "H42130100001", "version": 2, "valid_from": "2024-01-01",
+                   "level": 1}])
     split: VisitSplit
     debits: list[Debit]
     reversal: Reversal | None
@@ -318,6 +333,7 @@ class Settlement(Out):
         return cls(
             id=txn.client_id, person=txn.person,
             institution=getattr(txn, "institution", None),
+            listing=getattr(txn, "listing", None),
             split=VisitSplit.of(txn.client_id, txn.person, r.VisitResult(**txn.result)),
             debits=[Debit(person=d["person"], amount=format_fen(d["amount"]), role=d["role"])
                     for d in txn.debits],
@@ -458,7 +474,7 @@ class PoolingAsOf(Out):
 
 
 class Difference(Out):
-    check: Literal["chain", "events", "pricing", "views"]
+    check: Literal["chain", "events", "pricing", "views", "states"]
     kind: Literal["edited", "link_edited", "deleted", "unchained", "reordered", "unreadable",
                   "inapplicable", "mismatch", "behind"]
     position: int | None

@@ -286,12 +286,12 @@ TERMS: dict[str, tuple[str, Any]] = {
     "stopped_at_first": ("true when asked to stop at the first difference and one was found: "
                          "the rest was not checked (遇首个差异即停止)", False),
     "counts": ("differences per check (各核验项差异数)",
-               {"chain": 0, "events": 0, "pricing": 0, "views": 0}),
+               {"chain": 0, "events": 0, "pricing": 0, "views": 0, "states": 0}),
     "first_difference": ("the first difference found (首个差异), null when ok", None),
     "differences": ("every difference found, the chain's first, then in log order (差异列表)",
                     []),
     "check": ("the check that found it (核验项): chain 哈希链, events 事件解码, pricing "
-              "重新计价, views 视图", "pricing"),
+              "重新计价, views 视图, states 账户状态行", "pricing"),
     "kind": ("what kind of difference (差异类型): chain: edited 事件被改, link_edited 链被改, "
              "deleted 被删, unchained 链外插入, reordered 顺序被改; unreadable 无法解码; "
              "inapplicable 无法应用; mismatch 不一致; behind 视图落后", "mismatch"),

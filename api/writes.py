@@ -26,6 +26,7 @@ from api.auth import Principal, allow, may_read, require_institution, require_pe
 from api.idempotency import once
 from api.problems import documented
 from ledger import commands as c
+from ledger.directory import listed_visit
 from ledger.operations import OPERATIONS, Operation
 from policies.errors import ErrorCode, LedgerError
 
@@ -103,6 +104,9 @@ def admit(request: Request, who: Principal, op: Operation, cmd: Any) -> Any:
                                  "person's account; preview with pay \"own\" or \"none\"")
     if op.institution:
         cmd = at_institution(who, cmd)
+    if op.listed and who.role == "institution":
+        # the level and the designated flag come from the institution directory
+        cmd = listed_visit(request.app.state.services.ledger, cmd)
     if op.reverses_own and who.role == "institution":
         txn = request.app.state.services.ledger.find_transaction(cmd.id)
         if txn is not None:

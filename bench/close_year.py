@@ -30,7 +30,8 @@ from ledger.jobs import credit_month, import_people  # noqa: E402
 GONGJI = str(Path(sys.executable).with_name("gongji"))
 
 
-def close_year(url: str, shards: int, year: int, workdir: Path) -> tuple[float, list[float], list[str]]:
+def close_year(url: str, shards: int, year: int, workdir: Path,
+               workers: int = 1) -> tuple[float, list[float], list[str]]:
     """Wall seconds, peak MiB per process, and the last summary line of each."""
     env = {**os.environ, "GONGJI_DATABASE_URL": url, "COLUMNS": "120"}
     started = time.perf_counter()
@@ -39,7 +40,7 @@ def close_year(url: str, shards: int, year: int, workdir: Path) -> tuple[float, 
         log = (workdir / f"close-{i}.log").open("w")
         processes.append((subprocess.Popen(
             [GONGJI, "jobs", "close-year", "--year", str(year), "--shard", f"{i}/{shards}",
-             "--rejects", str(workdir / f"close-{i}.rejects.csv")],
+             "--rejects", str(workdir / f"close-{i}.rejects.csv"), "--workers", str(workers)],
             env=env, stdout=log, stderr=subprocess.DEVNULL), log))
     peaks = []
     for process, log in processes:
@@ -58,6 +59,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--people", type=int, default=100_000)
     parser.add_argument("--shards", type=int, default=1)
+    parser.add_argument("--workers", type=int, default=1,
+                        help="deciding processes per job process (one writer each)")
     parser.add_argument("--database", default="sqlite", help="'sqlite' or a postgresql:// URL")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="gongji-bench-") as tmp:
@@ -67,18 +70,23 @@ def main() -> None:
         with fresh_store(args.database, work) as url:
             ledger = open_ledger(url, {"nanchang": {"average_pension": "3100.00"}})
             started = time.perf_counter()
-            import_people(ledger, work / "people.csv", work / "p.rejects.csv")
-            credit_month(ledger, work / "credits.csv", work / "c.rejects.csv")
+            import_people(ledger, work / "people.csv", work / "p.rejects.csv",
+                          workers=args.workers)
+            credit_month(ledger, work / "credits.csv", work / "c.rejects.csv",
+                         workers=args.workers)
             ledger.close()
             print(f"population of {args.people:,} built in {time.perf_counter() - started:.0f} s")
-            wall, peaks, lines = close_year(url, args.shards, 2024, work)
+            load = os.getloadavg()[0]
+            wall, peaks, lines = close_year(url, args.shards, 2024, work, args.workers)
             store = "PostgreSQL" if args.database.startswith("postgresql") else "SQLite"
-            print(f"store: {store}; accounts: {args.people:,}; shards: {args.shards}")
+            print(f"store: {store}; accounts: {args.people:,}; shards: {args.shards}; "
+                  f"workers: {args.workers}; load average {load:.1f} before, "
+                  f"{os.getloadavg()[0]:.1f} after")
             print(f"close-year: wall {wall:.1f} s = {args.people / wall:,.0f} accounts/s; "
                   f"peak memory per process: {', '.join(f'{p:,.0f} MiB' for p in peaks)}")
             for line in lines:
                 print("  " + " ".join(line.replace("│", " ").split()))
-            wall2, _, lines2 = close_year(url, args.shards, 2024, work)
+            wall2, _, lines2 = close_year(url, args.shards, 2024, work, args.workers)
             print(f"second run: wall {wall2:.1f} s; "
                   + "; ".join(" ".join(l.replace("│", " ").split()) for l in lines2))
 

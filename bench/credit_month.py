@@ -1,50 +1,100 @@
-"""Benchmark: ``credit-month`` for N people next to a raw bulk insert of N event rows.
+"""Benchmark: ``credit-month`` for N people next to a bare insert of the same rows.
 
     .venv/bin/python bench/credit_month.py --people 1000000                # SQLite
-    .venv/bin/python bench/credit_month.py --people 1000000 \\
+    .venv/bin/python bench/credit_month.py --people 1000000 --workers 2    # 2 deciding processes
+    .venv/bin/python bench/credit_month.py --people 200000 \\
         --database postgresql://postgres@127.0.0.1:5432/test              # PostgreSQL
-    .venv/bin/python bench/credit_month.py --people 1000000 --shards 2    # 2 processes
 
 Enrolls N people (``gongji people import``, timed too), credits one month to the
-employed ones through the job, then inserts as many raw event rows (the bytes of a real
-``ContributionCredited`` event, fresh uuid5 ids, sorted per transaction of the same
-size) through the same recorder into the same store: the rate a store can take with
-no reading and no deciding at all. Prints events/s of both and their ratio. With ``--shards N`` the crediting runs as N
-``gongji jobs credit-month --shard i/N`` processes started together (wall time of all).
+employed ones through the job (in one process, or ``--workers N`` deciding processes
+feeding one writer, or ``--shards N`` separate job processes), then copies **the very
+rows the job stored** (the ``ContributionCredited`` events, their bytes as stored) into
+an empty copy of the events table (same columns, same unique key) of a fresh store, in
+key order, ``--batch-size`` rows a transaction: with one ``executemany`` each on SQLite,
+with ``COPY`` on PostgreSQL. That is the baseline: the rate the store takes those rows
+with no reading, deciding, encoding, chain or state rows at all. Prints both rates and
+their ratio, and the load average before and after.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
-from uuid import NAMESPACE_OID, uuid5
 
-from eventsourcing.persistence import StoredEvent
+from eventsourcing.utils import get_topic
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import fresh_store, peak_mib, write_contributions, write_people  # noqa: E402
 from ledger import open_ledger  # noqa: E402
+from ledger.account import Account  # noqa: E402
 from ledger.jobs import credit_month, import_people  # noqa: E402
 
 PARAMETERS = {"nanchang": {"average_pension": "3100.00"}}
 
 
-def raw_insert(ledger, rows: int, batch: int, template: StoredEvent) -> float:
-    """Seconds to insert ``rows`` event rows through the recorder, ``batch`` per transaction."""
+def job_rows(url: str, topic: str) -> list[tuple]:
+    """The stored rows of ``topic`` as the job wrote them, in key order."""
+    if url.startswith("postgresql"):
+        import psycopg
+
+        base, _, query = url.partition("?schema=")
+        with psycopg.connect(base) as db:
+            return db.execute(
+                "SELECT originator_id, originator_version, topic, state FROM "
+                f"{query}.ledger_events WHERE topic = %s "
+                "ORDER BY originator_id, originator_version", (topic,)).fetchall()
+    with sqlite3.connect(url) as db:
+        return db.execute("SELECT originator_id, originator_version, topic, state FROM "
+                          "stored_events WHERE topic = ? ORDER BY originator_id, "
+                          "originator_version", (topic,)).fetchall()
+
+
+def bare_insert(url: str, rows: list[tuple], batch: int, work: Path) -> float:
+    """Seconds to insert ``rows`` into an empty copy of the events table of a fresh store,
+    ``batch`` rows a transaction: executemany (SQLite, WAL, synchronous FULL as the ledger
+    runs) or COPY (PostgreSQL)."""
+    if url.startswith("postgresql"):
+        import psycopg
+
+        base = url.partition("?schema=")[0]
+        with psycopg.connect(base, autocommit=True) as db:
+            db.execute("DROP SCHEMA IF EXISTS bench_bare CASCADE")
+            db.execute("CREATE SCHEMA bench_bare")
+            db.execute("CREATE TABLE bench_bare.events (originator_id uuid NOT NULL, "
+                       "originator_version bigint NOT NULL, topic text, state bytea, "
+                       "notification_id bigserial, "
+                       "PRIMARY KEY (originator_id, originator_version))")
+            started = time.perf_counter()
+            for start in range(0, len(rows), batch):
+                with db.transaction(), db.cursor().copy(
+                        "COPY bench_bare.events (originator_id, originator_version, topic, "
+                        "state) FROM STDIN") as copy:
+                    for row in rows[start:start + batch]:
+                        copy.write_row(row)
+            seconds = time.perf_counter() - started
+            db.execute("DROP SCHEMA bench_bare CASCADE")
+        return seconds
+    path = work / "bare.db"
+    db = sqlite3.connect(path, isolation_level=None)
+    db.execute("PRAGMA journal_mode = WAL")
+    db.execute("PRAGMA synchronous = FULL")
+    db.execute("CREATE TABLE events (originator_id TEXT, originator_version INTEGER, topic TEXT, "
+               "state BLOB, PRIMARY KEY (originator_id, originator_version))")
     started = time.perf_counter()
-    for start in range(0, rows, batch):
-        events = sorted(
-            (StoredEvent(uuid5(NAMESPACE_OID, f"raw/{i}"), 1, template.topic, template.state)
-             for i in range(start, min(rows, start + batch))),
-            key=lambda e: e.originator_id.hex)
-        ledger.recorder.insert_events(events)
-    return time.perf_counter() - started
+    for start in range(0, len(rows), batch):
+        db.execute("BEGIN")
+        db.executemany("INSERT INTO events VALUES (?,?,?,?)", rows[start:start + batch])
+        db.execute("COMMIT")
+    seconds = time.perf_counter() - started
+    db.close()
+    return seconds
 
 
 def sharded_credit(url: str, credits: Path, shards: int, work: Path) -> tuple[float, bool]:
@@ -69,45 +119,46 @@ def main() -> None:
     parser.add_argument("--people", type=int, default=100_000)
     parser.add_argument("--batch-size", type=int, default=5000)
     parser.add_argument("--database", default="sqlite", help="'sqlite' or a postgresql:// URL")
-    parser.add_argument("--shards", type=int, default=1, help="credit in N processes")
+    parser.add_argument("--shards", type=int, default=1, help="credit in N job processes")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="credit with N deciding processes and one writer")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="gongji-bench-") as tmp:
         work = Path(tmp)
         people, credits = work / "people.csv", work / "credits.csv"
         write_people(people, args.people)
         write_contributions(credits, args.people, "2024-03")
+        load_before = os.getloadavg()
         with fresh_store(args.database, work) as url:
             ledger = open_ledger(url, PARAMETERS)
             enrolled = import_people(ledger, people, work / "people.rejects.csv",
-                                     batch_size=args.batch_size)
+                                     batch_size=args.batch_size, workers=args.workers)
             if args.shards == 1:
                 job = credit_month(ledger, credits, work / "credits.rejects.csv",
-                                   batch_size=args.batch_size)
-                written, seconds, ties = job.events["ContributionCredited"], job.seconds, job.ties_out
+                                   batch_size=args.batch_size, workers=args.workers)
+                written, seconds = job.events["ContributionCredited"], job.seconds
+                ties = job.ties_out
             else:
                 seconds, ties = sharded_credit(url, credits, args.shards, work)
                 written = args.people - (args.people + 9) // 10  # every 10th is retired
-            template = ledger.mapper.to_stored_event(
-                next(e for e in ledger.events.get(uuid5_account("P00000001"))
-                     if type(e).__name__ == "ContributionCredited"))
-            raw_seconds = raw_insert(ledger, written, args.batch_size, template)
+            topic = get_topic(Account.ContributionCredited)
             ledger.close()
+            rows = job_rows(url, topic)
+            assert len(rows) == written
+            bare_seconds = bare_insert(url, rows, args.batch_size, work)
         store = "PostgreSQL" if args.database.startswith("postgresql") else "SQLite"
-        job_rate, raw_rate = written / seconds, written / raw_seconds
+        job_rate, bare_rate = written / seconds, written / bare_seconds
         print(f"store: {store}; people: {args.people:,}; batch size: {args.batch_size:,}; "
-              f"crediting processes: {args.shards}")
+              f"job processes: {args.shards}; deciding processes: {args.workers}")
         print(f"people import: {enrolled.written:,} enrolled in {enrolled.seconds:.1f} s "
               f"= {enrolled.written / enrolled.seconds:,.0f} events/s")
         print(f"credit-month job: {written:,} credits in {seconds:.1f} s "
               f"= {job_rate:,.0f} events/s (ties out: {ties})")
-        print(f"raw insert: {written:,} rows in {raw_seconds:.1f} s = {raw_rate:,.0f} events/s")
-        print(f"ratio job/raw: {job_rate / raw_rate:.0%}; peak memory {peak_mib():,.0f} MiB")
-
-
-def uuid5_account(person: str):
-    from ledger.ids import account_id
-
-    return account_id(person)
+        print(f"bare {'COPY' if store == 'PostgreSQL' else 'executemany'} of the same rows in "
+              f"key order: {bare_seconds:.1f} s = {bare_rate:,.0f} events/s")
+        print(f"ratio job/bare: {job_rate / bare_rate:.0%}; peak memory {peak_mib():,.0f} MiB "
+              f"(children {peak_mib(children=True):,.0f} MiB); load average "
+              f"{load_before[0]:.1f} before, {os.getloadavg()[0]:.1f} after")
 
 
 if __name__ == "__main__":

@@ -19,7 +19,6 @@ import csv
 import datetime as dt
 import sys
 from collections.abc import Sequence
-from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
@@ -29,6 +28,7 @@ from cli.projections import deployment, err
 from policies.calendar import parse_date
 from policies.money import format_fen
 from projections import ViewReader
+from projections.monitoring.files import Money, xlsx_bytes
 
 app = typer.Typer(help="Report files for the agency (报表导出): CSV or XLSX.",
                   no_args_is_help=True)
@@ -37,10 +37,6 @@ Output = Annotated[Optional[Path], typer.Option(
     "--output", "-o", help="write to this .csv or .xlsx file (default: CSV on stdout)",
     dir_okay=False, show_default=False)]
 Region = Annotated[Optional[str], typer.Option(help="only this region")]
-
-
-class Money(int):
-    """An amount in fen, written as ``D.DD`` text (CSV) or an exact decimal (XLSX)."""
 
 
 BALANCE_COLUMNS = ("person", "region", "status", "as_of", "balance")
@@ -130,19 +126,4 @@ def _csv(file: Any, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> No
 
 def _xlsx(path: Path, title: str, columns: Sequence[str],
           rows: Sequence[Sequence[Any]]) -> None:
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
-
-    book = Workbook(write_only=False)
-    sheet = book.active
-    sheet.title = title[:31]  # Excel's limit on a sheet name
-    sheet.append(list(columns))
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
-    for row in rows:
-        sheet.append([Decimal(v) / 100 if isinstance(v, Money) else v for v in row])
-        for value, cell in zip(row, sheet[sheet.max_row]):
-            if isinstance(value, Money):
-                cell.number_format = "0.00"
-    sheet.freeze_panes = "A2"
-    book.save(path)
+    path.write_bytes(xlsx_bytes(title, columns, rows))

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import typer
 
-from cli import audit, cipher, conformance, db, demo, export, jobs, people, projections, serve, whatif
+from cli import (
+    audit, cipher, conformance, db, demo, export, institutions, jobs, people, projections,
+    reports, serve, whatif,
+)
 
 app = typer.Typer(
     name="gongji",
@@ -19,7 +22,9 @@ app.add_typer(projections.app, name="projections")
 app.add_typer(audit.app, name="audit")
 app.add_typer(jobs.app, name="jobs")
 app.add_typer(people.app, name="people")
+app.add_typer(institutions.app, name="institutions")
 app.add_typer(export.app, name="export")
+app.add_typer(reports.app, name="reports")
 app.add_typer(cipher.app, name="cipher")
 app.command("demo")(demo.demo)
 app.command("serve")(serve.serve)

@@ -13,6 +13,7 @@ from cli.jobs import (
     EncodingOption,
     RejectsOption,
     ShardOption,
+    WorkersOption,
     checked_input,
     default_rejects,
     run_job,
@@ -33,7 +34,7 @@ def import_command(
              "(YYYY-MM) and resettled (true/false, 异地安置)")],
     shard: ShardOption = "1/1", batch_size: BatchOption = 5000,
     rejects: RejectsOption = None, database: DatabaseOption = None,
-    encoding: EncodingOption = None,
+    encoding: EncodingOption = None, workers: WorkersOption = 1,
 ) -> None:
     """Enroll every person of FILE, as the enroll command does (FORMAT.md meanings).
 
@@ -44,4 +45,4 @@ def import_command(
     found = checked_input(lambda: open_source(file, encoding))
     where = rejects or default_rejects(file, shard)
     run_job("people import", database, shard, lambda ledger, part, report: import_people(
-        ledger, file, where, part, batch_size, report, found), where)
+        ledger, file, where, part, batch_size, report, found, workers=workers), where)

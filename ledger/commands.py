@@ -20,6 +20,7 @@ from pydantic import (
     ConfigDict,
     Field,
     PlainSerializer,
+    PrivateAttr,
     StringConstraints,
     ValidationError,
     WithJsonSchema,
@@ -176,6 +177,16 @@ class SettleVisit(Command):
     pay: Pay = "own"
     prescribed_level: Level | None = None
     institution: Id | None = None
+    # the directory entry (定点医药机构目录) that gave ``level``: set by
+    # ledger.directory.listed_visit, never by a caller (not an input, not in the payload)
+    _listing: dict[str, Any] | None = PrivateAttr(default=None)
+
+    @property
+    def listing(self) -> dict[str, Any] | None:
+        return self._listing
+
+    def listed_as(self, reference: dict[str, Any]) -> None:
+        self._listing = reference
 
     @field_validator("level", "prescribed_level", mode="before")
     @classmethod

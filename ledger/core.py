@@ -24,6 +24,8 @@ from eventsourcing.persistence import IntegrityError, JSONTranscoder, Transcodin
 from eventsourcing.utils import get_topic
 
 from ledger.account import Account
+from ledger.adapters.bulk import BulkReader
+from ledger.adapters.state import months_of, state_rows
 from ledger.adapters.store import init_lock, store_env
 from ledger.crypto import check_store, cipher_env
 from ledger.deciders import Decision
@@ -34,7 +36,6 @@ from ledger.settings import DEFAULT_DATABASE
 from ledger.transaction import Transaction
 from policies.book import PolicyBook
 from policies.errors import ErrorCode, LedgerError
-from policies.model import RegionPolicy
 
 T = TypeVar("T")
 C = TypeVar("C")
@@ -62,6 +63,51 @@ def replay(aggregate: Any, events: Iterable[Any]) -> Any:
     return aggregate
 
 
+_BROKEN = object()  # an account whose events cannot be replayed (audit's events check says why)
+
+
+def _rebuilt(reader: BulkReader, ids: list[UUID]) -> dict[UUID, Any]:
+    """The accounts ``ids`` from their events; one whose events fail is ``_BROKEN``."""
+    try:
+        return reader.aggregates(ids, states=False)
+    except Exception:  # noqa: BLE001 — stored events may be garbage: find which
+        rebuilt: dict[UUID, Any] = {}
+        for one in ids:
+            try:
+                rebuilt.update(reader.aggregates([one], states=False))
+            except Exception:  # noqa: BLE001
+                rebuilt[one] = _BROKEN
+        return rebuilt
+
+
+def _state_difference(app: Application[UUID], stored: Any, months: list[str],
+                      truth: Any) -> Iterator[tuple[UUID, str]]:
+    aid = stored.originator_id
+    if truth is _BROKEN:
+        return
+    if truth is None:
+        yield aid, "has a state row but no events"
+        return
+    try:
+        row = app.mapper.to_domain_event(stored).mutate(None)
+    except Exception as error:  # noqa: BLE001 — a stored row may be garbage: report it
+        yield aid, f"state row cannot be read ({type(error).__name__}: {error})"
+        return
+    if row.version != truth.version:
+        yield aid, f"state row is at version {row.version}, its events at {truth.version}"
+        return
+    mine, real = vars(row), vars(truth)
+    differing = sorted(k for k in mine.keys() | real.keys()
+                       if k != "_pending_events" and mine.get(k) != real.get(k))
+    if differing:
+        yield aid, ("state row differs from its events in " + ", ".join(
+            f"{k.lstrip('_')} (row {mine.get(k)!r}, events {real.get(k)!r})"
+            for k in differing))
+    if months != months_of(truth):
+        yield aid, (f"credited-month lines {months} differ from the months its events "
+                    f"credit {months_of(truth)}")
+
+
 class LedgerCore(Application[UUID]):
     """Shared machinery of the ledger's commands and queries."""
 
@@ -72,6 +118,7 @@ class LedgerCore(Application[UUID]):
     def __init__(self, book: PolicyBook, database_url: str = DEFAULT_DATABASE,
                  env: dict[str, str] | None = None) -> None:
         self.book = book
+        self.database_url = database_url
         # Cached aggregates are fast-forwarded from the store on every load, so several
         # processes stay consistent; the cache only saves replaying whole histories.
         defaults = {"AGGREGATE_CACHE_MAXSIZE": os.environ.get("AGGREGATE_CACHE_MAXSIZE", "5000")}
@@ -82,9 +129,17 @@ class LedgerCore(Application[UUID]):
                                   **(env or {})})
         try:
             check_store(self)
+            if self.env.get("CREATE_TABLE", "y").lower() not in ("n", "no", "f", "false",
+                                                                   "off", "0"):
+                with init_lock(database_url):
+                    self._fill_states()
         except Exception:
             self.close()
             raise
+
+    def reopen(self) -> LedgerCore:
+        """The same ledger with connections of its own (for a forked process)."""
+        return type(self)(self.book, self.database_url, env=dict(self.env))
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
@@ -93,7 +148,17 @@ class LedgerCore(Application[UUID]):
     # -- loading ----------------------------------------------------------------------
 
     def load(self, aggregate_id: UUID, version: int | None = None) -> Any:
-        """An aggregate from its snapshot and events (``AggregateNotFoundError`` if none)."""
+        """An aggregate (``AggregateNotFoundError`` if none): an account's current state
+        from its state row (:mod:`ledger.adapters.state`), one read; anything else, or an
+        older version, from its snapshot and events."""
+        if version is None:
+            row = self._select_state(aggregate_id)
+            if row is not None:
+                return self.mapper.to_domain_event(row).mutate(None)
+        return self.rebuild(aggregate_id, version)
+
+    def rebuild(self, aggregate_id: UUID, version: int | None = None) -> Any:
+        """An aggregate from its snapshot and events, the truth, ignoring any state row."""
         return self.repository.get(aggregate_id, version=version, projector_func=replay)
 
     def account(self, person: str) -> Account:
@@ -105,7 +170,7 @@ class LedgerCore(Application[UUID]):
 
     def find_transaction(self, client_id: str) -> Transaction | None:
         try:
-            return self.load(transaction_id(client_id))
+            return self.rebuild(transaction_id(client_id))
         except AggregateNotFoundError:
             return None
 
@@ -123,10 +188,80 @@ class LedgerCore(Application[UUID]):
                 return
             start = rows[-1].id
 
-    # -- policy -----------------------------------------------------------------------
+    # -- state rows ---------------------------------------------------------------------
 
-    def policy(self, region: str, day: dt.date) -> RegionPolicy:
-        return self.book.in_force(region, day)
+    def _select_state(self, aggregate_id: UUID) -> Any:
+        select = getattr(self.recorder, "select_state", None)
+        return select(aggregate_id) if select is not None else None
+
+    def save(self, *objs: Any, **kwargs: Any) -> Any:
+        """``Application.save``, writing the changed accounts' state rows (and credited
+        months) in the same transaction. A refused save (``IntegrityError``) first repairs
+        any of those rows that is behind its events, so that the caller's retry loads the
+        account as its events say."""
+        accounts = list({o.id: o for o in objs
+                         if isinstance(o, Account) and o.pending_events}.values())
+        if accounts and hasattr(self.recorder, "put_states"):
+            events = [e for a in accounts for e in a.pending_events]
+            kwargs = {**state_rows(self.mapper, accounts, events), **kwargs}
+        try:
+            return super().save(*objs, **kwargs)
+        except IntegrityError:
+            if accounts:
+                self.repair_states([a.id for a in accounts])
+            raise
+
+    def repair_states(self, ids: list[UUID]) -> list[UUID]:
+        """Rewrite from the events the state rows of ``ids`` whose version is not their
+        last event's; the ids repaired."""
+        recorder = self.recorder
+        if not hasattr(recorder, "put_states"):
+            return []
+        rows = {s.originator_id: s.originator_version for s in recorder.select_states(ids)}
+        last = recorder.event_versions(ids)
+        stale = [i for i in ids if i in last and rows.get(i) != last[i]]
+        if stale:
+            self._put_states([self.rebuild(i) for i in stale], stale)
+        return stale
+
+    def _put_states(self, accounts: list[Account], stale: list[UUID] | None = None) -> None:
+        states = state_rows(self.mapper, accounts, ())["states"]
+        months = [(a.id, m) for a in accounts for m in months_of(a)]
+        self.recorder.put_states(states, months, stale or [])
+
+    def _fill_states(self, batch: int = 2000) -> None:
+        """A store from before the state rows: write every account's row from its events."""
+        recorder = self.recorder
+        if not hasattr(recorder, "put_states") or recorder.count_states():
+            return
+        if not recorder.select_notifications(0, 1, inclusive_of_start=False):
+            return
+        reader = BulkReader(self)
+        for ids in reader.ids_by_topic(get_topic(Account.Enrolled), UUID(int=0), None, batch):
+            accounts = [a for a in reader.aggregates(ids).values() if isinstance(a, Account)]
+            self._put_states(accounts, [a.id for a in accounts])
+
+    def state_differences(self, batch: int = 2000) -> Iterator[tuple[UUID, str]]:
+        """Every account whose state row is not the account rebuilt from its events (or
+        is missing), with what differs: for ``audit verify``."""
+        recorder = self.recorder
+        if not hasattr(recorder, "scan_states"):
+            return
+        reader, missing = BulkReader(self), set()
+        for rows in recorder.scan_states(batch):
+            truth = _rebuilt(reader, [s.originator_id for s, _ in rows])
+            for stored, months in rows:
+                yield from _state_difference(self, stored, months,
+                                             truth.get(stored.originator_id))
+        for ids in reader.ids_by_topic(get_topic(Account.Enrolled), UUID(int=0), None, batch):
+            have = {s.originator_id for s in recorder.select_states(ids)}
+            for one in ids:
+                if one not in have:
+                    missing.add(one)
+                    yield one, "has events but no state row"
+        for stray in recorder.stray_months():
+            if stray not in missing:
+                yield stray, "has credited-month lines but no state row or events"
 
     # -- checks shared by commands ----------------------------------------------------
 
@@ -178,7 +313,9 @@ class LedgerCore(Application[UUID]):
             histories |= more
 
     def prefetch(self, ids: Iterable[UUID]) -> dict[UUID, Any]:
-        """The aggregates of ``ids`` that exist, each loaded as :meth:`load` does."""
+        """The aggregates of ``ids`` that exist, each loaded as :meth:`load` does: from the
+        aggregate cache, fast-forwarded by one query. (One :class:`~ledger.bulk.BulkReader`
+        read of them all was slower for one command: it replays past the cache.)"""
         found = {}
         for aggregate_id in ids:
             try:

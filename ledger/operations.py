@@ -77,6 +77,7 @@ class Operation:
     reverses_own: bool = False  # `id` names a transaction an institution key must have made
     writes: bool = True  # False: a preview; nothing written, no Idempotency-Key
     nhsa: bool = False  # ?format=nhsa answers in the NHSA 2207 setlinfo vocabulary
+    listed: bool = False  # an institution key's visit takes its level from the directory
 
     @property
     def operation_name(self) -> str:
@@ -96,7 +97,13 @@ Price an outpatient visit by the region's policy (门诊结算) and pay the self
 ``pay``: ``"own"`` (own account, then cash), ``"none"`` (all cash), or
 ``{"family": B}`` (B's account pays for the person, who must be bound to B), with
 ``"own_first": true`` for own account first and the shortfall from B (acct_pay /
-acct_mulaid_pay). ``?format=nhsa`` answers with the NHSA 2207 setlinfo names."""
+acct_mulaid_pay). ``?format=nhsa`` answers with the NHSA 2207 setlinfo names.
+
+An institution key's visit takes its ``level`` from the institution directory
+(定点医药机构目录) entry in force on ``date``: a ``level`` that disagrees is refused
+(level_mismatch, 422); an institution the directory does not list (unknown_institution,
+404), without an entry in force on ``date`` (institution_not_in_force) or not designated
+(not_designated, 非定点) is refused (409). The agency's ``level`` is taken as sent."""
 
 OPERATIONS: tuple[Operation, ...] = (
     # -- people and credits (参保登记, 个人账户计入) ---------------------------------------
@@ -181,7 +188,7 @@ OPERATIONS: tuple[Operation, ...] = (
         "settle_visit", c.SettleVisit, r.VisitResult, "/v1/settlements", COUNTER,
         "settlements", "Settle an outpatient visit (门诊结算)", _SETTLE_DESCRIPTION, _VISIT,
         _VISIT_LOADS, op="visit", fields=VISIT_FIELDS, institution=True, private=True,
-        nhsa=True),
+        nhsa=True, listed=True),
     Operation(
         "preview_visit", c.SettleVisit, r.VisitResult, "/v1/settlements/preview",
         ("agency", "institution", "member", "auditor"), "settlements",
@@ -189,10 +196,11 @@ OPERATIONS: tuple[Operation, ...] = (
         "Pre-settlement (预结算): what the visit would cost now; writes nothing.\n\n"
         "Gives the same figures a settlement would give at this moment; a later write "
         "(another visit, a credit) can change them. A member key previews its own visits, "
-        "paid by its own account or in cash.",
+        "paid by its own account or in cash. An institution key's level comes from the "
+        "directory (定点医药机构目录), as for a settlement.",
         _VISIT, Loads(accounts=_VISIT_LOADS.accounts), institution=True, member="person",
         member_pays_own=True,
-        writes=False, nhsa=True),
+        writes=False, nhsa=True, listed=True),
     Operation(
         "spend", c.Spend, r.SpendResult, "/v1/spends", COUNTER, "settlements",
         "Pay a purpose from an account (个人账户支付)",

@@ -15,6 +15,7 @@ from ledger.family import FamilyCommands
 from ledger.leaving import LeavingCommands
 from ledger.operations import BY_COMMAND
 from ledger.queries import AccountQueries
+from ledger.reviews import ReviewCommands
 from ledger.settling import SettlementCommands
 from ledger.settings import DEFAULT_DATABASE
 from ledger.year_end import YearEndCommands
@@ -27,6 +28,7 @@ class Ledger(
     FamilyCommands,
     LeavingCommands,
     YearEndCommands,
+    ReviewCommands,
     AccountQueries,
 ):
     """共济 ledger: every money movement of personal accounts as immutable events."""

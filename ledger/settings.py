@@ -18,6 +18,8 @@ from urllib.parse import urlparse
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from ledger.admdvs import parse as parse_admdvs
+
 DEFAULT_DATABASE = "./gongji.db"
 
 
@@ -36,6 +38,15 @@ class Settings(BaseSettings):
                                           "the API (api.keys.load_keys)")
     policy_parameters: str = Field("{}", description="JSON, same shape as a scenario's")
     cipher_key: str | None = Field(None, description="base64 AES key: encryption at rest")
+    admdvs: str = Field("", description="more region codes: CODE=region,… (医保区划 → 统筹地区)")
+
+    @field_validator("admdvs")
+    @classmethod
+    def _admdvs(cls, value: str) -> str:
+        from policies.book import PolicyBook
+
+        parse_admdvs(value or "", PolicyBook.load().regions)  # ValueError naming GONGJI_ADMDVS
+        return value or ""
 
     @field_validator("cipher_key")
     @classmethod
@@ -74,6 +85,14 @@ class Settings(BaseSettings):
     @property
     def parameters(self) -> dict[str, Any]:
         return json.loads(self.policy_parameters or "{}")
+
+    @property
+    def regions_by_code(self) -> dict[str, str]:
+        """Every region code (admdvs) the deployment knows: the built-in five and
+        GONGJI_ADMDVS's."""
+        from policies.book import PolicyBook
+
+        return parse_admdvs(self.admdvs, PolicyBook.load().regions)
 
 
 def redacted(url: str) -> str:

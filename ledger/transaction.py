@@ -71,10 +71,12 @@ class Settlement(Transaction):
     def __init__(
         self, client_id: str, person: str, request: dict[str, Any], result: dict[str, Any],
         debits: list[dict[str, Any]], region: str, year: int, split: dict[str, Any],
-        institution: str | None = None,
+        institution: str | None = None, listing: dict[str, Any] | None = None,
     ) -> None:
         self._created(client_id, person, request, result, debits)
         self.institution = institution  # 定点医药机构 that settled it; None: the agency
+        # the directory entry that gave the level (ledger.directory), for institution keys
+        self.listing = listing
         self.region = region
         self.year = year
         self.split = split

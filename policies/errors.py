@@ -16,6 +16,11 @@ class ErrorCode(StrEnum):
     INVALID_INPUT = "invalid_input"
     UNKNOWN_PERSON = "unknown_person"
     UNKNOWN_TRANSACTION = "unknown_transaction"
+    # the institution directory (定点医药机构), checked before anything is priced
+    UNKNOWN_INSTITUTION = "unknown_institution"
+    INSTITUTION_NOT_IN_FORCE = "institution_not_in_force"
+    NOT_DESIGNATED = "not_designated"
+    LEVEL_MISMATCH = "level_mismatch"
     POLICY_INVALID = "policy_invalid"
     NO_POLICY_IN_FORCE = "no_policy_in_force"
     DUPLICATE_CONFLICT = "duplicate_conflict"

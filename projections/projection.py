@@ -24,8 +24,10 @@ from eventsourcing.utils import get_topic
 from ledger.account import DECEASED, EMIGRATED, SETTLED, Account
 from ledger.crypto import ViewFields, state_decoder  # noqa: F401  (re-exported)
 from ledger.movement import MOVING, Kind
+from ledger.reviews import AlertReview
 from ledger.transaction import LumpSum, Settlement, Spending, Transaction
 from projections.log import LogRow
+from projections.monitoring.flows import FlowHandlers, visit_figures
 from projections.tables import (
     ACCOUNTS,
     BINDINGS,
@@ -34,6 +36,7 @@ from projections.tables import (
     FUNDS,
     PEOPLE,
     POOLING,
+    REVIEWS,
     TABLES,
     TRANSACTIONS,
 )
@@ -85,6 +88,13 @@ def _day(value: dict[str, str]) -> str:
     return value["_data_"]  # a DateAsISO transcoding: {"_type_": "date_iso", "_data_": …}
 
 
+def _both(first: Callable[..., None], then: Callable[..., None]) -> Callable[..., None]:
+    def handle(batch: ViewBatch, person: str, d: dict[str, Any]) -> None:
+        first(batch, person, d)
+        then(batch, person, d)
+    return handle
+
+
 class LedgerProjection:
     """Turns the ledger's stored events into view row changes, batch by batch."""
 
@@ -94,6 +104,8 @@ class LedgerProjection:
         self.decode = decode
         self.seal = (fields or ViewFields.from_env()).seal  # birth/retirement/death dates
         self.people: dict[str, str] = {}  # account id (hex) -> person
+        self.regions: dict[str, str] = {}  # person -> the account's region now
+        self.flows = FlowHandlers(self.regions)  # fund monitoring views (#15)
         effects: dict[str, Handler] = {  # what an event does besides moving the balance
             "Retired": self._retired,
             "VisitPooled": self._pooled,
@@ -118,7 +130,10 @@ class LedgerProjection:
             get_topic(Spending.Recorded): self._spent,
             get_topic(LumpSum.Credited): self._lump_sum,
             get_topic(Transaction.Reversed): self._reversed,
+            get_topic(AlertReview.Reviewed): self._reviewed,
         }
+        for topic, handler in self.flows.account_handlers().items():
+            self.account_handlers[topic] = _both(self.account_handlers[topic], handler)
 
     # -- the batch ----------------------------------------------------------------------
 
@@ -155,12 +170,18 @@ class LedgerProjection:
         if unknown:
             found = self.lookup(PEOPLE.name, [(hex_id,) for hex_id in unknown])
             people.update({key[0]: row["person"] for key, row in found.items()})
+            persons = [(row["person"],) for row in found.values()
+                       if row["person"] not in self.regions]
+            if persons:
+                accounts = self.lookup(ACCOUNTS.name, persons)
+                self.regions.update({key[0]: row["region"] for key, row in accounts.items()})
 
     # -- account events -----------------------------------------------------------------
 
     def _enrolled(self, batch: ViewBatch, account_id: str, d: dict[str, Any]) -> None:
         person = d["person"]
         self.people[account_id] = person
+        self.regions[person] = d["region"]
         batch.set(PEOPLE.name, (account_id,), person=person)
         retired = d["retired_on"]
         change = batch.row(ACCOUNTS.name, (person,))
@@ -235,7 +256,7 @@ class LedgerProjection:
                   person=d["person"], date=day, region=r["region"], year=r["year"],
                   level=r["level"], purpose="medical", payer=payer, fund_paid=r["fund_paid"],
                   own_paid=r["own_paid"], family_paid=family_paid, cash_paid=r["cash_paid"],
-                  reversed_on="")
+                  reversed_on="", **self._figures(batch, d))
         batch.add(FUNDS.name, (r["region"], r["year"], int(day[5:7]), r["level"]),
                   fund_paid=r["fund_paid"], account_paid=r["own_paid"] + family_paid,
                   family_paid=family_paid, cash_paid=r["cash_paid"], visits=1)
@@ -274,6 +295,20 @@ class LedgerProjection:
                       account_paid=-(original["own_paid"] + family_paid),
                       family_paid=-family_paid, cash_paid=-original["cash_paid"], visits=-1,
                       reversed=1)
+            self.flows.settled(batch, original, sign=-1)
         if family_paid:
             batch.add(FAMILY.name, (original["payer"], original["person"], original["purpose"]),
                       paid=-family_paid, payments=-1, reversed=1)
+
+    def _figures(self, batch: ViewBatch, d: dict[str, Any]) -> dict[str, Any]:
+        """The monitoring views' figures of a visit, added to them and kept on its row."""
+        figures = visit_figures(d)
+        self.flows.settled(batch, figures)
+        return {k: figures[k] for k in ("institution", "category", "in_scope",
+                                        "out_of_scope", "over_cap", "capped")}
+
+    def _reviewed(self, batch: ViewBatch, review: str, d: dict[str, Any]) -> None:
+        """A review of an account-use alert (AlertReviewed): who looked, and what they said."""
+        batch.set(REVIEWS.name, (d["alert"], d["review_id"]), outcome=d["outcome"],
+                  note=d["note"], reviewer=d["reviewer"], role=d["role"],
+                  day=_day(d["date"]))

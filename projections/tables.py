@@ -57,7 +57,10 @@ TRANSACTIONS = Table(
     set=(("client_id", TEXT), ("kind", TEXT), ("person", TEXT), ("date", TEXT),
          ("region", TEXT), ("year", INT), ("level", INT), ("purpose", TEXT),
          ("payer", TEXT), ("fund_paid", INT), ("own_paid", INT), ("family_paid", INT),
-         ("cash_paid", INT), ("reversed_on", TEXT)),
+         ("cash_paid", INT), ("reversed_on", TEXT),
+         # what a visit's reversal takes back out of the monitoring views (#15)
+         ("institution", TEXT), ("category", TEXT), ("in_scope", INT), ("out_of_scope", INT),
+         ("over_cap", INT), ("capped", INT)),
 )
 BINDINGS = Table(
     "bindings", (("owner", TEXT), ("member", TEXT)),
@@ -72,7 +75,26 @@ FUNDS = Table(
     added=("fund_paid", "account_paid", "family_paid", "cash_paid", "visits", "reversed"),
 )
 DAILY = Table("daily", (("person", TEXT), ("day", TEXT)), added=("change",))
+# -- fund monitoring (基金运行监测, projections.monitoring) ------------------------------
+#: the monthly fund statement: one row per region, value-date month and statement line
+STATEMENT = Table(
+    "statement", (("region", TEXT), ("year", INT), ("month", INT), ("line", TEXT)),
+    added=("amount", "count"),
+)
+#: a designated institution's visits of a month, at one level ("" = unknown institution)
+INSTITUTIONS = Table(
+    "institutions", (("region", TEXT), ("year", INT), ("month", INT), ("level", INT),
+                     ("institution", TEXT)),
+    added=("visits", "in_scope", "total", "out_of_scope", "fund_paid", "account_paid",
+           "cash_paid", "reversed"),
+)
+#: reviews of account-use alerts (AlertReviewed events), by alert
+REVIEWS = Table(
+    "reviews", (("alert", TEXT), ("review", TEXT)),
+    set=(("outcome", TEXT), ("note", TEXT), ("reviewer", TEXT), ("role", TEXT),
+         ("day", TEXT)),
+)
 
 TABLES: tuple[Table, ...] = (PEOPLE, ACCOUNTS, POOLING, TRANSACTIONS, BINDINGS, FAMILY,
-                             FUNDS, DAILY)
+                             FUNDS, DAILY, STATEMENT, INSTITUTIONS, REVIEWS)
 BY_NAME = {table.name: table for table in TABLES}

@@ -7,6 +7,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -32,6 +33,29 @@ KEYS: dict[str, dict[str, str]] = {
     MEMBER_A: {"role": "member", "person": "A"},
     MEMBER_B: {"role": "member", "person": "B"},
 }
+
+
+# The institution directory of the test keys' institutions (定点医药机构目录): level 1,
+# designated, in force from 2000 on. An institution key's visits take their level from it.
+DIRECTORY = """code,name,region,level,designated,networked,valid_from,valid_to
+H1,随州市第一医院,421300,1,true,true,2000-01-01,
+P1,随州市大药房,suizhou,1,true,true,2000-01-01,
+"""
+
+
+def list_directory(target: Any, text: str = DIRECTORY) -> Any:
+    """Import ``text`` (a directory CSV) into the ledger of ``target`` (a TestClient or a
+    ledger) with the import job itself; its summary."""
+    from ledger.admdvs import BUILT_IN
+    from ledger.jobs.institutions import import_institutions
+
+    ledger = target.app.state.services.ledger if hasattr(target, "app") else target
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "directory.csv"
+        path.write_text(text, encoding="utf-8")
+        summary = import_institutions(ledger, path, Path(folder) / "rejects.csv", BUILT_IN)
+    assert summary.ties_out and not summary.rejected, summary
+    return summary
 
 
 def auth(key: str) -> dict[str, str]:

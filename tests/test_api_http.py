@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from api_support import AGENCY, HOSPITAL, KEYS, auth, settings
+from api_support import AGENCY, HOSPITAL, KEYS, auth, list_directory, settings
 from fastapi.testclient import TestClient
 
 from api import create_app
@@ -24,6 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def open_client(database_url: str, redis_url: str | None = None) -> TestClient:
     client = TestClient(create_app(settings(database_url, redis_url=redis_url)))
     client.headers.update(auth(AGENCY))
+    list_directory(client)
     return client
 
 

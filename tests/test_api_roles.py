@@ -21,6 +21,7 @@ from api_support import (
     MEMBER_B,
     PHARMACY,
     auth,
+    list_directory,
     settings,
 )
 from fastapi.testclient import TestClient
@@ -60,6 +61,8 @@ ROWS: list[tuple[str, str, dict | None, set[str]]] = [
     ("POST", "/v1/spends", {"payer": "A", "purpose": "pharmacy", "amount": "1.00",
                             "id": "s-p1", "date": "2023-06-01", "institution": "P1"},
      {AGENCY, PHARMACY}),
+    ("GET", "/v1/institutions/H1", None, {AGENCY, AUDITOR, HOSPITAL}),
+    ("GET", "/v1/institutions?region=suizhou", None, {AGENCY, AUDITOR}),
     ("POST", "/v1/reversals", {"id": "seed-h1", "date": "2023-06-05"}, {AGENCY, HOSPITAL}),
     ("GET", "/v1/people/A", None, {AGENCY, AUDITOR, HOSPITAL, PHARMACY, MEMBER_A}),
     ("GET", "/v1/people/A/pooling", None, {AGENCY, AUDITOR, HOSPITAL, PHARMACY, MEMBER_A}),
@@ -67,6 +70,13 @@ ROWS: list[tuple[str, str, dict | None, set[str]]] = [
     ("GET", "/v1/people/A/family-spending", None, {AGENCY, AUDITOR, MEMBER_A}),
     ("GET", "/v1/people?prefix=A", None, {AGENCY, AUDITOR}),
     ("GET", "/v1/reports/fund-totals?year=2023", None, {AGENCY, AUDITOR}),
+    ("GET", "/v1/reports/fund-statement?region=suizhou&year=2023", None, {AGENCY, AUDITOR}),
+    ("GET", "/v1/reports/institutions?region=suizhou&year=2023&month=6", None,
+     {AGENCY, AUDITOR}),
+    ("GET", "/v1/reports/alerts", None, {AGENCY, AUDITOR}),
+    ("POST", "/v1/reports/alert-reviews", {
+        "review": "r1", "alert": "pharmacy_day:A:2023-06-01", "outcome": "acknowledged",
+        "note": "seen", "reviewer": "x1", "date": "2023-06-02"}, {AGENCY, AUDITOR}),
     ("GET", "/v1/audit/people/A/explain?year=2023", None, {AGENCY, AUDITOR}),
     ("GET", "/v1/audit/people/A/balance?as_of=2023-06-30", None, {AGENCY, AUDITOR}),
     ("GET", "/v1/audit/people/A/pooling?as_of=2023-06-30", None, {AGENCY, AUDITOR}),
@@ -92,6 +102,7 @@ def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
     path = tmp_path_factory.mktemp("roles") / "gongji.db"
     with TestClient(create_app(settings(str(path)))) as client:
         agency = auth(AGENCY)
+        list_directory(client)
         for person, region, extra in (("A", "suizhou", {}), ("B", "suizhou", {}),
                                       ("C", "nanchang", {}), ("T", "suizhou", {}),
                                       ("E", "suizhou", {}), ("D", "suizhou", {}),
@@ -116,7 +127,8 @@ def test_the_table_covers_every_route(client: TestClient):
 
 def _template(path: str) -> str:
     return (path.split("?")[0].replace("/people/A", "/people/{person}")
-            .replace("/settlements/seed-h1", "/settlements/{id}"))
+            .replace("/settlements/seed-h1", "/settlements/{id}")
+            .replace("/institutions/H1", "/institutions/{code}"))
 
 
 @pytest.mark.parametrize("method, path, body, allowed", ROWS,

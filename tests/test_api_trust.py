@@ -8,7 +8,9 @@ import json
 from collections.abc import Iterator
 
 import pytest
-from api_support import AGENCY, HOSPITAL, MEMBER_A, MEMBER_B, PHARMACY, auth, settings
+from api_support import (
+    AGENCY, HOSPITAL, MEMBER_A, MEMBER_B, PHARMACY, auth, list_directory, settings,
+)
 from fastapi.testclient import TestClient
 
 from api import create_app
@@ -19,6 +21,7 @@ from api.limits import MAX_BODY
 def client(sqlite_url: str) -> Iterator[TestClient]:
     with TestClient(create_app(settings(sqlite_url))) as client:
         client.headers.update(auth(AGENCY))
+        list_directory(client)
         client.post("/v1/people", json={"person": "A", "region": "suizhou",
                                         "birth_date": "1980-01-01"}).raise_for_status()
         client.post("/v1/people", json={"person": "B", "region": "suizhou",

@@ -260,7 +260,7 @@ def test_the_api_returns_the_document_the_cli_prints(cli) -> None:
         answer = client.post("/v1/audit/verify", headers=auth(AUDITOR))
     assert answer.status_code == 200
     assert answer.json() == document
-    assert document["counts"] == {"chain": 1, "events": 0, "pricing": 1,
+    assert document["counts"] == {"chain": 1, "events": 0, "pricing": 1, "states": 0,
                                   "views": document["counts"]["views"]}
     assert document["first_difference"] == document["differences"][0]
     assert document["differences"][1] == {

@@ -26,15 +26,16 @@ from ledger.settings import SettingsError, load_settings
 
 GONGJI = str(Path(sys.executable).with_name("gongji"))
 SQLITE_TABLES = {
-    "stored_events", "stored_events_chain", "stored_snapshots", "tracking",
-    "gongji_idempotency", *(f"gongji_view_{name}" for name in (
+    "stored_events", "stored_events_chain", "stored_events_accounts", "stored_events_months",
+    "stored_snapshots", "tracking", "gongji_idempotency", *(f"gongji_view_{name}" for name in (
         "accounts", "bindings", "daily", "family", "funds", "people", "pooling",
-        "transactions", "status")),
+        "transactions", "status", "statement", "institutions", "reviews")),
 }
 POSTGRES_TABLES = {
-    "ledger_events", "ledger_events_chain", "ledger_snapshots", "gongjiviews_tracking",
-    *(SQLITE_TABLES - {"stored_events", "stored_events_chain", "stored_snapshots",
-                       "tracking"}),
+    "ledger_events", "ledger_events_chain", "ledger_events_accounts", "ledger_events_months",
+    "ledger_snapshots", "gongjiviews_tracking",
+    *(SQLITE_TABLES - {"stored_events", "stored_events_chain", "stored_events_accounts",
+                       "stored_events_months", "stored_snapshots", "tracking"}),
 }
 
 

@@ -11,16 +11,22 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+from decimal import Decimal
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
-from api_support import AGENCY, HOSPITAL, PHARMACY, auth, running_server, settings
+from api_support import (
+    AGENCY, DIRECTORY, GONGJI, HOSPITAL, PHARMACY, auth, list_directory, running_server,
+    settings,
+)
 from fastapi.testclient import TestClient
 
 from api import create_app
 from api.vocabulary import has_chinese
+from policies.money import format_fen, parse_fen
 
 PATH = "/fsi/api/rsfComIfsService/callService"
 
@@ -29,6 +35,7 @@ PATH = "/fsi/api/rsfComIfsService/callService"
 def client(sqlite_url: str) -> Iterator[TestClient]:
     with TestClient(create_app(settings(sqlite_url))) as client:
         client.headers.update(auth(AGENCY))
+        list_directory(client)
         yield client
 
 
@@ -355,7 +362,7 @@ def test_no_key_is_401_in_the_envelope(client: TestClient):
     ("2207", visit(insutype="390"), "invalid_input", "insutype"),
     ("2207", visit(psn_setlway="02"), "invalid_input", "psn_setlway"),
     ("2207", visit(acct_used_flag="2"), "invalid_input", "acct_used_flag"),
-    ("2207", visit(medins_lv=None), "invalid_input", "medins_lv"),
+    ("2207", visit(medins_lv="2"), "level_mismatch", "medins_lv"),
     ("2207", visit(mulaid_psn_no="B", acct_used_flag="0"), "invalid_input", "mulaid_psn_no"),
     ("2207", visit(mulaid_psn_no="B"), "unknown_person", None),
     ("2208", {"setl_id": "V7", "mdtrt_id": "V7", "psn_no": "A"}, "unknown_transaction",
@@ -409,17 +416,22 @@ def test_openapi_documents_the_gateway_in_both_languages(client: TestClient):
 # -- a real server, as a HIS calls it ------------------------------------------------------
 
 
-def test_a_day_at_the_counter_over_http(tmp_path):
-    with running_server(str(tmp_path / "gongji.db")) as url:
+def test_a_day_at_the_pharmacy_over_http_gives_the_json_apis_figures(tmp_path):
+    """The directory imported with the CLI, then a HIS at pharmacy P1 that only changed its
+    base URL (no gongji extension but mulaid_psn_no): 1101, 2206, 2207 own and family, a
+    2208, 1101 with the balance; every figure is the JSON API's."""
+    database = str(tmp_path / "gongji.db")
+    directory = tmp_path / "directory.csv"
+    directory.write_text(DIRECTORY, encoding="utf-8")
+    imported = subprocess.run([GONGJI, "institutions", "import", str(directory),
+                               "--database", database], capture_output=True, text=True)
+    assert imported.returncode == 0, imported.stderr
+    with running_server(database) as url:
         agency, his = auth(AGENCY), auth(PHARMACY)
-        httpx.post(f"{url}/v1/people", json={"person": "A", "region": "suizhou",
-                                             "birth_date": "1980-01-01"},
-                   headers=agency).raise_for_status()
         for person, months in (("A", 1), ("B", 6)):
-            if person == "B":
-                httpx.post(f"{url}/v1/people", json={"person": "B", "region": "suizhou",
-                                                     "birth_date": "1980-01-01"},
-                           headers=agency).raise_for_status()
+            httpx.post(f"{url}/v1/people", json={"person": person, "region": "suizhou",
+                                                 "birth_date": "1980-01-01"},
+                       headers=agency).raise_for_status()
             for month in range(1, months + 1):
                 httpx.post(f"{url}/v1/contributions", json={
                     "person": person, "month": f"2023-{month:02d}", "base": "5000.00"},
@@ -434,28 +446,56 @@ def test_a_day_at_the_counter_over_http(tmp_path):
             response = httpx.post(f"{url}{PATH}", content=body.encode(), headers={
                 **his, "Content-Type": "application/json;charset=UTF-8"})
             assert response.status_code == 200
-            return response.json()
+            answer = response.json()
+            assert answer["infcode"] == 0, answer["err_msg"]
+            return answer["output"]
 
-        assert send("1101", {"mdtrt_cert_no": "A"}, "p1")["output"]["insuinfo"][0][
-            "balc"] == "100.00"
-        assert send("2206", visit(), "p2")["output"]["setlinfo"]["acct_pay"] == "100.00"
-        settled = send("2207", visit(), "p3")
-        assert send("2207", visit(), "p3") == settled
-        assert (settled["output"]["setlinfo"]["acct_pay"],
-                settled["output"]["setlinfo"]["psn_cash_pay"]) == ("100.00", "440.00")
-        assert send("1101", {"mdtrt_cert_no": "A"}, "p4")["output"]["insuinfo"][0][
-            "balc"] == "0.00"
-        assert send("2208", {"setl_id": "V1", "mdtrt_id": "V1", "psn_no": "A"}, "p5")[
-            "output"]["setlinfo"]["balc"] == "100.00"
-        assert httpx.get(f"{url}/v1/people/A", params={"consistency": "strong"},
-                         headers=agency).json()["balance"] == "100.00"
-        # the same visit again, now with B's account for the shortfall (own 100.00 first)
-        family = send("2207", visit(mdtrt_id="V2", mulaid_psn_no="B"), "p6")
-        assert (family["output"]["setlinfo"]["acct_pay"],
-                family["output"]["setlinfo"]["acct_mulaid_pay"],
-                family["output"]["setlinfo"]["psn_cash_pay"]) == ("100.00", "440.00", "0.00")
-        assert send("1101", {"mdtrt_cert_no": "B"}, "p7")["output"]["insuinfo"][0][
-            "balc"] == "160.00"
-        split = httpx.get(f"{url}/v1/settlements/V2", headers=agency).json()["split"]
-        assert (split["own_paid"], split["family_paid"], split["family_payer"]) == (
-            "100.00", "440.00", "B")
+        def json_api(path: str, **body: Any) -> dict[str, Any]:
+            if body:
+                return httpx.post(f"{url}{path}", json=body, headers=agency,
+                                  params={"format": "nhsa"}).json()
+            return httpx.get(f"{url}{path}", headers=agency,
+                             params={"format": "nhsa", "consistency": "strong"}).json()
+
+        def same_figures(setlinfo: dict[str, Any], json_answer: dict[str, Any]) -> None:
+            """The JSON API's setlinfo names, figure by figure; its one out-of-scope amount
+            is the platform's three parts, its rate written with four decimals there."""
+            assert json_answer.pop("setl_id") == (setlinfo["setl_id"] or "V1")
+            assert format_fen(sum(parse_fen(setlinfo[part]) for part in (
+                "fulamt_ownpay_amt", "overlmt_selfpay", "preselfpay_amt"))) == \
+                json_answer.pop("fulamt_ownpay_amt")
+            rate = json_answer.pop("pool_prop_selfpay")
+            assert Decimal(setlinfo["pool_prop_selfpay"]) == Decimal(rate)
+            assert {k: setlinfo[k] for k in json_answer} == json_answer
+
+        def balc(person: str) -> str:
+            balance = json_api(f"/v1/people/{person}")["balance"]
+            shown = send("1101", {"mdtrt_cert_no": person}, f"b-{person}-{balance}")
+            assert shown["insuinfo"][0]["balc"] == balance
+            return balance
+
+        json_visit = {"person": "A", "date": "2023-06-01", "level": 1, "in_scope": "600.00",
+                      "out_of_scope": "20.00"}
+        his_visit = {k: v for k, v in visit().items() if k != "medins_lv"}
+        assert balc("A") == "100.00"
+        preview = send("2206", his_visit, "p2")["setlinfo"]
+        same_figures(preview, json_api("/v1/settlements/preview", id="V1", **json_visit))
+        assert (preview["acct_pay"], preview["psn_cash_pay"]) == ("100.00", "440.00")
+        settled = send("2207", his_visit, "p3")
+        assert send("2207", his_visit, "p3") == settled  # the msgid retried: the first answer
+        same_figures(settled["setlinfo"], json_api("/v1/settlements/V1"))
+        assert settled["setlinfo"]["hifp_pay"] == "80.00"
+        assert balc("A") == "0.00"
+        cancelled = send("2208", {"setl_id": "V1", "mdtrt_id": "V1", "psn_no": "A"}, "p5")
+        assert cancelled["setlinfo"]["acct_pay"] == "-100.00"
+        assert cancelled["setlinfo"]["balc"] == balc("A") == "100.00"
+        # own 100.00 first, the shortfall 440.00 from B's bound account (acct_mulaid_pay)
+        family = send("2207", {**his_visit, "mdtrt_id": "V2", "mulaid_psn_no": "B"}, "p6")
+        same_figures(family["setlinfo"], json_api("/v1/settlements/V2"))
+        assert (family["setlinfo"]["acct_pay"], family["setlinfo"]["acct_mulaid_pay"],
+                family["setlinfo"]["psn_cash_pay"]) == ("100.00", "440.00", "0.00")
+        assert balc("B") == "160.00" and balc("A") == "0.00"
+        record = httpx.get(f"{url}/v1/settlements/V2", headers=agency).json()
+        assert record["institution"] == "P1"
+        assert record["listing"] == {"code": "P1", "version": 2, "valid_from": "2000-01-01",
+                                     "level": 1}

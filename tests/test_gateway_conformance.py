@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from api_support import AGENCY, auth, settings
+from api_support import AGENCY, KEYS, auth, list_directory, settings
 from fastapi.testclient import TestClient
 from test_conformance import cases
 
@@ -27,6 +27,7 @@ from conformance.inprocess import InProcessDriver
 from conformance.runner import run
 from conformance.scenario import load
 from ledger.commands import EnrollPerson
+from ledger.settings import Settings
 from policies.errors import ErrorCode, LedgerError
 from policies.money import MoneyFormatError, format_fen, parse_fen
 
@@ -37,10 +38,11 @@ PLATFORM_ONLY = ("over_cap", "pooling_reason")
 class GatewayDriver:
     """Visits through 2207, their reversals through 2208, the rest in process."""
 
-    def __init__(self, client: TestClient) -> None:
+    def __init__(self, client: TestClient, keyed: bool = False) -> None:
         self.client = client
+        self.keyed = keyed  # institution keys LV1-3, the level from the directory
         self.local = InProcessDriver(client.app.state.services.ledger)  # type: ignore[attr-defined]
-        self.visits: set[str] = set()
+        self.visits: dict[str, str] = {}  # visit id → the institution that settled it
         self.sent: list[int] = []  # result index of each step the gateway answered
         self.count = 0
 
@@ -53,8 +55,11 @@ class GatewayDriver:
     def step(self, op: str, data: dict[str, Any], where: str) -> dict[str, Any]:
         self.count += 1
         if op == "visit" and (body := self.settlement(data)) is not None:
-            result = self.send("2207", body, data["date"], where)["setlinfo"]
-            self.visits.add(data["id"])
+            institution = f"LV{data['level']}" if self.keyed else "H1"
+            if self.keyed:
+                del body["medins_lv"]  # the directory says it
+            result = self.send("2207", body, data["date"], where, institution)["setlinfo"]
+            self.visits.setdefault(data["id"], institution)
             self.sent.append(self.count - 1)
             paid = parse_fen(result["acct_pay"]) + parse_fen(result["acct_mulaid_pay"])
             return {"deductible_applied": result["act_pay_dedc"],
@@ -63,7 +68,8 @@ class GatewayDriver:
         if op == "reverse" and data.get("id") in self.visits and set(data) <= {"id", "date"}:
             person = self.client.get(f"/v1/settlements/{data['id']}").json()["person"]
             result = self.send("2208", {"setl_id": data["id"], "mdtrt_id": data["id"],
-                                        "psn_no": person}, data["date"], where)["setlinfo"]
+                                        "psn_no": person}, data["date"], where,
+                               self.visits[data["id"]])["setlinfo"]
             self.sent.append(self.count - 1)
             restored = parse_fen(result["acct_pay"].lstrip("-")) + parse_fen(
                 result["acct_mulaid_pay"].lstrip("-"))
@@ -98,14 +104,16 @@ class GatewayDriver:
             body["mulaid_psn_no"] = pay["family"]
         return body
 
-    def send(self, infno: str, data: dict[str, Any], date: str, where: str) -> dict[str, Any]:
+    def send(self, infno: str, data: dict[str, Any], date: str, where: str,
+             institution: str) -> dict[str, Any]:
         envelope = {
             "infno": infno, "msgid": f"G{self.count:08d}", "mdtrtarea_admvs": "421300",
             "recer_sys_code": "YBXT", "infver": "V1.0", "opter_type": "1", "opter": "01",
-            "opter_name": "driver", "inf_time": f"{date} 10:00:00", "fixmedins_code": "H1",
+            "opter_name": "driver", "inf_time": f"{date} 10:00:00", "fixmedins_code": institution,
             "fixmedins_name": "conformance", "input": {"data": data},
         }
-        body = self.client.post(PATH, json=envelope).json()
+        headers = auth(f"level-{institution}-key-0000000") if self.keyed else None
+        body = self.client.post(PATH, json=envelope, headers=headers).json()
         if body["infcode"] != 0:
             code = re.match(r"^\[(\w+)\] ", body["err_msg"])
             assert code, body["err_msg"]
@@ -113,14 +121,28 @@ class GatewayDriver:
         return body["output"]
 
 
+LEVELS = {f"level-LV{n}-key-0000000": {"role": "institution", "institution": f"LV{n}"}
+          for n in (1, 2, 3)}
+LEVEL_DIRECTORY = "code,name,region,level,designated,networked,valid_from,valid_to\n" + "".join(
+    f"LV{n},{n}级医院,suizhou,{n},true,true,1990-01-01,\n" for n in (1, 2, 3))
+
+
+@pytest.mark.parametrize("keyed", [False, True], ids=["agency, medins_lv", "institution keys, "
+                                                                           "directory level"])
 @pytest.mark.parametrize("path", cases())
-def test_a_case_through_the_gateway_gives_the_same_figures(path: Path, tmp_path: Path):
+def test_a_case_through_the_gateway_gives_the_same_figures(path: Path, tmp_path: Path,
+                                                           keyed: bool):
+    """As the agency sending ``medins_lv``; and as institutions LV1–3 listed at levels 1–3,
+    sending no level: the directory's level gives the same figures."""
     expected = json.loads(path.with_name(path.stem + ".expected.json").read_text("utf-8"))
     scenario = load(path)
-    app = create_app(settings(str(tmp_path / "gongji.db"), scenario.policy_parameters))
+    app = create_app(Settings(database_url=str(tmp_path / "gongji.db"),
+                              api_keys=json.dumps({**KEYS, **LEVELS}),
+                              policy_parameters=json.dumps(scenario.policy_parameters or {})))
     with TestClient(app) as client:
         client.headers.update(auth(AGENCY))
-        driver = GatewayDriver(client)
+        list_directory(client, LEVEL_DIRECTORY)
+        driver = GatewayDriver(client, keyed)
         document = run(scenario, driver, log=lambda line: None)
     for index in driver.sent:
         for name in PLATFORM_ONLY:

@@ -8,14 +8,11 @@ each table keeps only what this ledger can honour.
 
 from __future__ import annotations
 
-# 参保地/就医地医保区划 (admdvs) → our pooling regions.
-REGIONS: dict[str, str] = {
-    "421300": "suizhou",    # 湖北省随州市
-    "360100": "nanchang",   # 江西省南昌市
-    "220000": "jilin",      # 吉林省
-    "530000": "yunnan",     # 云南省
-    "500000": "chongqing",  # 重庆市
-}
+from ledger.admdvs import BUILT_IN
+
+# 参保地/就医地医保区划 (admdvs) → our pooling regions: the built-in five (a deployment adds
+# more with GONGJI_ADMDVS, ledger.admdvs); a region's answers give its built-in code.
+REGIONS: dict[str, str] = BUILT_IN
 ADMDVS: dict[str, str] = {region: code for code, region in REGIONS.items()}
 
 # 医疗类别 med_type: this ledger prices ordinary outpatient visits only (普通门诊统筹).

@@ -41,6 +41,7 @@ from api.nhsa.models import (
 from api.problems import ZH
 from ledger import commands as c
 from ledger.commands import invalid_input
+from ledger.directory import listed_level
 from ledger.results import VisitResult
 from ledger.transaction import Settlement
 from policies.errors import ErrorCode, LedgerError
@@ -152,17 +153,32 @@ def person_info(call: Call) -> PersonInfo:
                                "缺少就诊凭证编号 mdtrt_cert_no：填写人员编号")
     ledger = call.services.ledger
     account = ledger.account(person)
-    translate.check_insured_place(call.envelope, account.region)
+    translate.check_insured_place(call.envelope, account.region, call.services.admdvs)
     return translate.person_info(account, ledger.account_view(person, as_of=call.day), call.day)
+
+
+def visit_command(call: Call, data: VisitInput) -> c.SettleVisit:
+    """The settlement command of a 2206/2207; an institution key's at the level of its
+    directory entry in force on the visit's date (:func:`ledger.directory.listed_level`,
+    the JSON API's rule), which a ``medins_lv`` it sends must agree with."""
+    if call.who.role != "institution":
+        return translate.visit_command(call.envelope, data)
+    level, listing = listed_level(
+        call.services.ledger, call.envelope.fixmedins_code, data.mdtrt_id, call.day,
+        None if data.medins_lv is None else int(data.medins_lv),
+        ("fixmedins_code", "medins_lv"))
+    command = translate.visit_command(call.envelope, data, level)
+    command.listed_as(listing)
+    return command
 
 
 def presettle(call: Call) -> Settled:
     """2206 门诊预结算: the preview of /v1/settlements/preview; writes nothing."""
     data = call.data(VisitInput)
-    command = translate.visit_command(call.envelope, data)
+    command = visit_command(call, data)
     ledger = call.services.ledger
     account = ledger.account(data.psn_no)
-    translate.check_insured_place(call.envelope, account.region)
+    translate.check_insured_place(call.envelope, account.region, call.services.admdvs)
     result = ledger.preview_visit(command)
     return translate.settled(call.envelope, account, result, mdtrt_id=data.mdtrt_id,
                              setl_id=None, when=now(), data=data)
@@ -171,9 +187,10 @@ def presettle(call: Call) -> Settled:
 def settle(call: Call) -> Settled:
     """2207 门诊结算: the settlement of /v1/settlements; setl_id = mdtrt_id."""
     data = call.data(VisitInput)
-    command = translate.visit_command(call.envelope, data)
+    command = visit_command(call, data)
     ledger = call.services.ledger
-    translate.check_insured_place(call.envelope, ledger.account(data.psn_no).region)
+    translate.check_insured_place(call.envelope, ledger.account(data.psn_no).region,
+                                  call.services.admdvs)
     result = ledger.execute(command)
     txn = ledger.transaction(command.id)
     return translate.settled(call.envelope, ledger.account(data.psn_no), result,
@@ -243,13 +260,20 @@ platform's envelope here and only changes its base URL (and sends its key as
   (in scope) + `fulamt_ownpay_amt` 全自费 + `overlmt_selfpay` 超限价 + `preselfpay_amt`
   先行自付 (all three out of scope; without `inscp_scp_amt` the rest of `medfee_sumamt` is in
   scope). Amounts: strings or JSON numbers written with two decimals. gongji extensions:
-  `medins_lv` 医疗机构等级 (1, 2, 3; required until the institution directory gives it) and
+  `medins_lv` 医疗机构等级 (1, 2, 3) and
   `mulaid_psn_no` 共济账户人员编号: with `acct_used_flag` "1", the person's own account pays
   first and the shortfall comes from that bound family member's account. Without it no
   family account is ever touched: the shortfall is cash.
+- Level 医疗机构等级 and 定点: an institution key's visit is priced at the level of its entry
+  in the institution directory (定点医药机构目录, `GET /v1/institutions/{{code}}`) in force on
+  the visit's date; the HIS need not send `medins_lv`, and one it sends must agree
+  (level_mismatch). An institution the directory does not list (unknown_institution), without
+  an entry in force on the date (institution_not_in_force) or not designated (not_designated,
+  非定点) is refused, naming `fixmedins_code`. An agency key sends `medins_lv`.
 - Codes handled: med_type {codes.table(codes.MED_TYPES)}; insutype {codes.table(codes.INSUTYPES)};
   psn_setlway {codes.table(codes.SETTLEMENT_WAYS)}; acct_used_flag "1" = own account, "0" = none;
-  admdvs {codes.table(codes.REGIONS)}.
+  admdvs {codes.table(codes.REGIONS)}; a deployment adds more codes with the setting
+  `GONGJI_ADMDVS="CODE=region,…"` (e.g. `360102=nanchang`), checked at start.
 - 2208 `input.data`: `setl_id`, `mdtrt_id`, `psn_no` of a 2207; cancels it whole. Its setlinfo
   gives the cancelled figures with a minus sign and `balc` after the refund.
 - `output`: 1101 `baseinfo`, `insuinfo`, `idetinfo`; 2206/2207/2208 `setlinfo` (every field of

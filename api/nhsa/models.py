@@ -85,7 +85,8 @@ class PersonQuery(Lenient):
 class VisitInput(Lenient):
     """2206 and 2207 input ``data``; Models/Input/Input_2206.cs and Input_2207.cs (2207 adds
     ``invono`` and the four amounts, which 2206 accepts too). Extensions of gongji:
-    ``medins_lv`` (医疗机构等级 1/2/3) and ``mulaid_psn_no`` (共济账户人员编号)."""
+    ``medins_lv`` (医疗机构等级 1/2/3: an agency key's level; an institution key's comes from
+    the directory, and a medins_lv it sends must agree) and ``mulaid_psn_no`` (共济账户人员编号)."""
 
     psn_no: Id
     mdtrt_cert_type: Code | None = None

@@ -64,17 +64,22 @@ def lookup(table: dict[str, str], value: str, field: str, what: str) -> str:
     return table[value]
 
 
-def visit_command(envelope: NhsaRequest, data: VisitInput) -> c.SettleVisit:
-    """The JSON API's settlement command for a 2206/2207 ``data``."""
+def visit_command(envelope: NhsaRequest, data: VisitInput,
+                  level: int | None = None) -> c.SettleVisit:
+    """The JSON API's settlement command for a 2206/2207 ``data``; ``level`` the
+    directory's (an institution key's), else ``medins_lv`` (an agency key's)."""
     lookup(codes.MED_TYPES, data.med_type, "med_type", "医疗类别：本账本只办理普通门诊")
     lookup(codes.INSUTYPES, data.insutype, "insutype", "险种类型")
     lookup(codes.SETTLEMENT_WAYS, data.psn_setlway, "psn_setlway", "个人结算方式")
     pay: Any = lookup(codes.ACCOUNT_USE, data.acct_used_flag, "acct_used_flag",
                       "个人账户使用标志")
-    if data.medins_lv is None:
-        raise refuse("medins_lv", "medins_lv (institution level 1, 2 or 3) is required: the "
-                                  "ledger prices a visit by the institution's level",
-                     "缺少 medins_lv（医疗机构等级 1/2/3）：统筹待遇按机构等级计算")
+    if level is None and data.medins_lv is None:
+        raise refuse("medins_lv", "medins_lv (institution level 1, 2 or 3) is required from "
+                                  "an agency key: the ledger prices a visit by the "
+                                  "institution's level (an institution key's comes from the "
+                                  "directory)",
+                     "经办机构密钥须填写 medins_lv（医疗机构等级 1/2/3）：统筹待遇按机构等级计算"
+                     "（定点医药机构密钥的等级取自定点医药机构目录）")
     if data.mulaid_psn_no is not None:
         if pay == "none":
             raise refuse("mulaid_psn_no", 'mulaid_psn_no needs acct_used_flag "1": with "0" '
@@ -93,16 +98,19 @@ def visit_command(envelope: NhsaRequest, data: VisitInput) -> c.SettleVisit:
             "全自费金额、超限价金额与先行自付金额之和")
     return c.parse(c.SettleVisit, {
         "person": data.psn_no, "id": data.mdtrt_id, "date": envelope.inf_time.date().isoformat(),
-        "level": int(data.medins_lv), "in_scope": format_fen(in_scope),
+        "level": level if level is not None else int(data.medins_lv or 0), "in_scope": format_fen(in_scope),
         "out_of_scope": format_fen(out_of_scope), "pay": pay,
         "institution": envelope.fixmedins_code,
     }, "input.data")
 
 
-def check_insured_place(envelope: NhsaRequest, region: str) -> None:
-    """``insuplc_admdvs``, when sent, must be the person's region (参保地)."""
+def check_insured_place(envelope: NhsaRequest, region: str,
+                        regions_by_code: dict[str, str] = codes.REGIONS) -> None:
+    """``insuplc_admdvs``, when sent, must be a code of the person's region (参保地): the
+    built-in one or one GONGJI_ADMDVS adds."""
     code = codes.ADMDVS.get(region)
-    if envelope.insuplc_admdvs is not None and envelope.insuplc_admdvs != code:
+    if envelope.insuplc_admdvs is not None and \
+            regions_by_code.get(envelope.insuplc_admdvs) != region:
         raise refuse("insuplc_admdvs", f"insuplc_admdvs {envelope.insuplc_admdvs} is not the "
                                        f"person's region {region} ({code})",
                      f"参保地医保区划 insuplc_admdvs（{envelope.insuplc_admdvs}）与该人员参保地"

@@ -2,7 +2,8 @@
 
 A batch job loads a few thousand accounts at once (:mod:`ledger.adapters.bulk`), lets each one
 decide with the same aggregate methods and policy rules as the single commands, and then
-stores every pending event of the batch with **one** ``recorder.insert_events`` call: one
+stores every pending event of the batch, with the accounts' state rows
+(:mod:`ledger.adapters.state`), with **one** ``recorder.insert_events`` call: one
 atomic transaction, rows sorted by ``(originator_id, originator_version)`` so the index
 is walked in order. It is the same write ``Application.save(*accounts)`` makes, minus
 that method's per-object protocol checks, which cost more than the insert itself at
@@ -24,10 +25,11 @@ from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import IntegrityError
+from eventsourcing.persistence import IntegrityError, StoredEvent
 
 from ledger.account import Account
 from ledger.adapters.bulk import BulkReader
+from ledger.adapters.state import state_rows
 from ledger.core import LedgerCore
 
 Item = TypeVar("Item")
@@ -51,6 +53,20 @@ class BatchResult(Generic[Outcome]):
     fallbacks: int = 0
 
 
+@dataclass
+class Prepared:
+    """A decided batch as the store will hold it: the stored events (in key order), the
+    accounts' state rows and credited months, the snapshots due; plain bytes and ids, so a
+    deciding process can hand it to the one writing process (:mod:`ledger.jobs.workers`)."""
+
+    events: list[StoredEvent] = field(default_factory=list)
+    states: list[StoredEvent] = field(default_factory=list)
+    months: list[tuple[UUID, str]] = field(default_factory=list)
+    snapshots: list[StoredEvent] = field(default_factory=list)
+    older_snapshots: list[tuple[UUID, int]] = field(default_factory=list)
+    counts: Counter[str] = field(default_factory=Counter)
+
+
 class BatchWriter:
     """Decide for many accounts and store all their new events in one transaction."""
 
@@ -60,6 +76,14 @@ class BatchWriter:
 
     def run(self, work: Mapping[UUID, Sequence[Item]], decide: Decide) -> BatchResult:
         """Apply ``decide`` to each account of ``work`` and commit the batch atomically."""
+        result, prepared = self.decide(work, decide)
+        if not self.submit(prepared):
+            return self._one_by_one(work, decide)
+        return result
+
+    def decide(self, work: Mapping[UUID, Sequence[Item]],
+               decide: Decide) -> tuple[BatchResult, Prepared]:
+        """Load the batch's accounts (state rows, one query), decide, encode."""
         loaded = self.reader.aggregates(work)
         before = after = 0
         outcomes: dict[UUID, list[Outcome]] = {}
@@ -71,25 +95,59 @@ class BatchWriter:
             after += account.balance if account else 0
             if account is not None and account.pending_events:
                 touched.append(account)
-        try:
-            written = self.write(touched)
-        except IntegrityError:
-            return self._one_by_one(work, decide)
-        return BatchResult(outcomes, before, after, written)
+        prepared = self.prepare(touched)
+        return BatchResult(outcomes, before, after, prepared.counts), prepared
 
-    def write(self, aggregates: Sequence[Aggregate]) -> Counter[str]:
-        """Store every pending event of ``aggregates`` atomically; the events by name."""
+    def submit(self, prepared: Prepared) -> bool:
+        """Commit ``prepared``; False if another writer got there first (nothing stored)."""
+        try:
+            self.commit(prepared)
+        except IntegrityError:
+            return False
+        return True
+
+    def prepare(self, aggregates: Sequence[Aggregate]) -> Prepared:
+        """Every pending event of ``aggregates`` encoded for the store, with state rows."""
         aggregates = sorted(aggregates, key=lambda a: a.id.hex)
         events = [event for aggregate in aggregates for event in aggregate.collect_events()]
         if not events:
-            return Counter()
+            return Prepared()
         mapper = self.app.mapper
-        self.app.recorder.insert_events([mapper.to_stored_event(e) for e in events])
-        self._snapshot(aggregates, events)
-        return Counter(type(e).__name__ for e in events)
+        accounts = [a for a in aggregates if isinstance(a, Account)]
+        rows = state_rows(mapper, accounts, events) if hasattr(
+            self.app.recorder, "put_states") else {}
+        prepared = Prepared([mapper.to_stored_event(e) for e in events],
+                            counts=Counter(type(e).__name__ for e in events), **rows)
+        self._snapshot(aggregates, events, prepared)
+        return prepared
 
-    def _snapshot(self, aggregates: Sequence[Aggregate], events: Sequence[object]) -> None:
-        """Take the snapshots ``Application.save`` would take (version % interval == 0)."""
+    def commit(self, prepared: Prepared) -> None:
+        """Store a prepared batch in one transaction (``IntegrityError`` if stale)."""
+        if not prepared.events:
+            return
+        app = self.app
+        try:
+            app.recorder.insert_events(prepared.events, states=prepared.states,
+                                       months=prepared.months)
+        except IntegrityError:  # a stale state row is repaired before anyone retries
+            app.repair_states(sorted({s.originator_id for s in prepared.states}))
+            raise
+        if app.snapshots is not None:
+            if prepared.snapshots:
+                app.snapshots.recorder.insert_events(prepared.snapshots)
+            for aid, version in prepared.older_snapshots:
+                app.take_snapshot(aid, version=version,
+                                  projector_func=app.snapshotting_projectors[Account])
+
+    def write(self, aggregates: Sequence[Aggregate]) -> Counter[str]:
+        """Store every pending event of ``aggregates`` atomically; the events by name."""
+        prepared = self.prepare(aggregates)
+        self.commit(prepared)
+        return prepared.counts
+
+    def _snapshot(self, aggregates: Sequence[Aggregate], events: Sequence[object],
+                  prepared: Prepared) -> None:
+        """The snapshots ``Application.save`` would take (version % interval == 0)."""
         app = self.app
         if app.snapshots is None:
             return
@@ -101,10 +159,10 @@ class BatchWriter:
             if interval is None or version % interval:
                 continue
             if version == aggregate.version:
-                app.snapshots.put([type(aggregate).Snapshot.take(aggregate)])
-            else:  # an older version of this batch: rebuild it from the stored events
-                app.take_snapshot(aggregate.id, version=version,
-                                  projector_func=app.snapshotting_projectors[type(aggregate)])
+                prepared.snapshots.append(
+                    app.mapper.to_stored_event(type(aggregate).Snapshot.take(aggregate)))
+            else:  # an older version of this batch: rebuilt from the events once stored
+                prepared.older_snapshots.append((aggregate.id, version))
 
     def _one_by_one(self, work: Mapping[UUID, Sequence[Item]], decide: Decide) -> BatchResult:
         """The fallback: each account reloaded, decided and saved with the usual retries."""
@@ -113,7 +171,7 @@ class BatchWriter:
 
             def attempt(aid: UUID = aid, items: Sequence[Item] = items) -> tuple:
                 try:
-                    account: Account | None = self.app.repository.get(aid)
+                    account: Account | None = _account(self.app.load(aid))
                 except AggregateNotFoundError:
                     account = None
                 before = account.balance if account else 0

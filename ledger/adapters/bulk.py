@@ -36,12 +36,21 @@ class BulkReader:
 
     # -- aggregates ---------------------------------------------------------------------
 
-    def aggregates(self, ids: Iterable[UUID]) -> dict[UUID, Aggregate]:
-        """The current state of each id that exists (missing ids are simply absent)."""
+    def aggregates(self, ids: Iterable[UUID], states: bool = True) -> dict[UUID, Aggregate]:
+        """The current state of each id that exists (missing ids are simply absent): from
+        the state rows (:mod:`ledger.adapters.state`) in one query, and for ids without
+        one (or with ``states=False``) from snapshots and events."""
         ids = sorted(set(ids))
         if not ids:
             return {}
         state: dict[UUID, Any] = {}
+        select = getattr(self.events, "select_states", None)
+        if states and select is not None:
+            for row in select(ids):
+                state[row.originator_id] = self.app.mapper.to_domain_event(row).mutate(None)
+            ids = [i for i in ids if i not in state]
+            if not ids:
+                return state
         after: dict[UUID, int] = dict.fromkeys(ids, 0)
         if self.snapshots is not None:
             for stored in self._latest_snapshots(ids):

@@ -67,8 +67,8 @@ def store_env(database_url: str) -> dict[str, str]:
             "POSTGRES_PASSWORD": unquote(parts.password or ""),
             "POSTGRES_POOL_SIZE": "5",
             "POSTGRES_MAX_OVERFLOW": "10",
-            # the hash chain is appended in the events' insert transaction (ledger.adapters.chain)
-            "APPLICATION_RECORDER_TOPIC": "ledger.adapters.chain:ChainedPostgresRecorder",
+            # the chain and the state rows are written in the events' insert transaction
+            "APPLICATION_RECORDER_TOPIC": "ledger.adapters.state:StatePostgresRecorder",
         }
         schema = parse_qs(parts.query).get("schema")
         if schema:
@@ -93,7 +93,7 @@ def store_env(database_url: str) -> dict[str, str]:
         "PERSISTENCE_MODULE": "eventsourcing.sqlite",
         "SQLITE_DBNAME": path,
         "SQLITE_LOCK_TIMEOUT": "30",
-        "APPLICATION_RECORDER_TOPIC": "ledger.adapters.chain:ChainedSQLiteRecorder",
+        "APPLICATION_RECORDER_TOPIC": "ledger.adapters.state:StateSQLiteRecorder",
     }
 
 

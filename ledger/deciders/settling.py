@@ -65,7 +65,7 @@ def decide_visit(
         debits=debits, region=person.region, year=result.year,
         split={"fund_raw": price.fund_raw, "payable": price.payable,
                "cap_left_before": price.cap_left},
-        institution=cmd.institution,
+        institution=cmd.institution, listing=cmd.listing,
     )
     return result, [person, payer, txn]
 

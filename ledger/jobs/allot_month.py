@@ -22,17 +22,22 @@ from ledger.account import Account
 from ledger.commands import CreditAllotment
 from ledger.jobs.runner import Progress, rejected, run_population_job
 from ledger.jobs.shard import Shard
+from ledger.jobs.workers import with_workers
 from ledger.jobs.summary import ALREADY, SKIPPED, WRITTEN, JobSummary, Outcome
 from ledger.service import Ledger
 from policies import credits
 from policies.calendar import Month
 from policies.errors import ErrorCode, LedgerError
 
+@with_workers
 def allot_month(
     ledger: Ledger, month: Month, rejects_path: Path, region: str | None = None,
     shard: Shard = Shard(), batch_size: int = 5000, progress: Progress | None = None,
 ) -> JobSummary:
-    """Credit ``month``'s allotment to every retired person of ``shard`` (and ``region``)."""
+    """Credit ``month``'s allotment to every retired person of ``shard`` (and ``region``).
+
+    With ``workers=N`` (N > 1) the accounts are decided in N processes by key range
+    (:mod:`ledger.jobs.workers`)."""
     summary = JobSummary("allot-month", str(shard), credit_event="AllotmentCredited")
 
     def decide(account: Account | None, _: Sequence[UUID]) -> tuple[list[Outcome], Account | None]:

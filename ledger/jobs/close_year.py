@@ -22,16 +22,21 @@ from ledger.account import Account
 from ledger.commands import CloseYear
 from ledger.jobs.runner import Progress, rejected, run_population_job
 from ledger.jobs.shard import Shard
+from ledger.jobs.workers import with_workers
 from ledger.jobs.summary import ALREADY, WRITTEN, JobSummary, Outcome
 from ledger.service import Ledger
 from policies.errors import LedgerError
 
 
+@with_workers
 def close_year(
     ledger: Ledger, year: int, rejects_path: Path, region: str | None = None,
     shard: Shard = Shard(), batch_size: int = 5000, progress: Progress | None = None,
 ) -> JobSummary:
-    """Close ``year`` for every account of ``shard`` (pooling of ``region`` only, if given)."""
+    """Close ``year`` for every account of ``shard`` (pooling of ``region`` only, if given).
+
+    With ``workers=N`` (N > 1) the accounts are decided in N processes by key range
+    (:mod:`ledger.jobs.workers`)."""
     cmd = CloseYear(year=year, region=region)
     summary = JobSummary("close-year", str(shard), credit_event="YearClosed")
 

@@ -17,11 +17,12 @@ from pathlib import Path
 from ledger.account import Account
 from ledger.commands import RecordContribution
 from ledger.ids import account_id
-from ledger.jobs.csvfile import MONEY, MONTH, CsvSource, RejectsFile, Row
+from ledger.jobs.csvfile import MONEY, MONTH, CsvSource, Row
 from ledger.jobs.runner import (
-    Progress, csv_batches, csv_reject_row, rejected, row_command, run_batches,
+    Progress, csv_batches, csv_reject_row, rejected, rejects_file, row_command, run_batches,
 )
 from ledger.jobs.shard import Shard
+from ledger.jobs.workers import with_workers
 from ledger.jobs.summary import ALREADY, WRITTEN, JobSummary, Outcome
 from ledger.service import Ledger
 from policies.errors import ErrorCode, LedgerError
@@ -34,11 +35,15 @@ def open_source(path: Path, encoding: str | None = None) -> CsvSource:
     return CsvSource(path, COLUMNS, kinds={"base": MONEY, "month": MONTH}, encoding=encoding)
 
 
+@with_workers
 def credit_month(
     ledger: Ledger, path: Path, rejects_path: Path, shard: Shard = Shard(),
     batch_size: int = 5000, progress: Progress | None = None, encoding: str | None = None,
 ) -> JobSummary:
-    """Credit every row of ``path`` that falls in ``shard``; rejects to ``rejects_path``."""
+    """Credit every row of ``path`` that falls in ``shard``; rejects to ``rejects_path``.
+
+    With ``workers=N`` (N > 1) the accounts are decided in N processes by key range
+    (:mod:`ledger.jobs.workers`)."""
     source = open_source(path, encoding)
     summary = JobSummary("credit-month", str(shard), credit_event="ContributionCredited")
 
@@ -58,7 +63,7 @@ def credit_month(
                 outcomes.append(rejected(error))
         return outcomes, account
 
-    rejects = RejectsFile(rejects_path, ("line", *COLUMNS))
+    rejects = rejects_file(rejects_path, ("line", *COLUMNS), by_line=True)
     try:
         batches = csv_batches(source, shard, batch_size, summary,
                               key=lambda row: account_id(row.fields.get("person", "")))

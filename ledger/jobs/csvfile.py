@@ -21,7 +21,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any
+from uuid import UUID
 
+from ledger.jobs.keysort import ExternalSort
 from policies.errors import ErrorCode, LedgerError
 
 FALLBACK_ENCODING = "gb18030"
@@ -202,22 +204,40 @@ def _text(value: Any, kind: str) -> str:
 
 
 class RejectsFile:
-    """``<columns>, code, message`` for every refused row (or person)."""
+    """``<columns>, code, message`` for every refused row (or person); ``reason`` renames
+    the last two when the input has a column ``code`` of its own.
 
-    def __init__(self, path: Path, columns: Sequence[str]) -> None:
+    ``by_line``: the rows come in another order than the file's (a job sorted by account,
+    :mod:`ledger.jobs.keysort`), and are written in line order (the first value) when the
+    file is closed, sorted on disk as the input was, whatever their number."""
+
+    def __init__(self, path: Path, columns: Sequence[str], by_line: bool = False,
+                 reason: Sequence[str] = ("code", "message")) -> None:
         self.path = path
         self.count = 0
         path.parent.mkdir(parents=True, exist_ok=True)
         self._handle = path.open("w", newline="", encoding="utf-8")
         self._writer = csv.writer(self._handle)
-        self._writer.writerow([*columns, "code", "message"])
+        self._writer.writerow([*columns, *reason])
+        self._held = ExternalSort() if by_line else None
 
     def add(self, values: Sequence[object], code: str, message: str) -> None:
-        self._writer.writerow([*values, code, message])
+        if self._held is not None:
+            line = int(values[0])  # type: ignore[call-overload]
+            self._held.add(_NO_KEY, line, [*values, code, message])
+        else:
+            self._writer.writerow([*values, code, message])
         self.count += 1
 
     def flush(self) -> None:
         self._handle.flush()
 
     def close(self) -> None:
+        if self._held is not None:
+            for _, values in self._held:
+                self._writer.writerow(values)
+            self._held = None
         self._handle.close()
+
+
+_NO_KEY = UUID(int=0)

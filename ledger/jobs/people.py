@@ -18,11 +18,12 @@ from pathlib import Path
 from ledger.account import Account
 from ledger.commands import ImportPerson
 from ledger.ids import account_id
-from ledger.jobs.csvfile import MONTH, CsvSource, RejectsFile, Row
+from ledger.jobs.csvfile import MONTH, CsvSource, Row
 from ledger.jobs.runner import (
-    Progress, csv_batches, csv_reject_row, rejected, row_command, run_batches,
+    Progress, csv_batches, csv_reject_row, rejected, rejects_file, row_command, run_batches,
 )
 from ledger.jobs.shard import Shard
+from ledger.jobs.workers import with_workers
 from ledger.jobs.summary import ALREADY, WRITTEN, JobSummary, Outcome
 from ledger.service import Ledger
 from policies.errors import LedgerError
@@ -38,11 +39,15 @@ def open_source(path: Path, encoding: str | None = None) -> CsvSource:
                      encoding=encoding)
 
 
+@with_workers
 def import_people(
     ledger: Ledger, path: Path, rejects_path: Path, shard: Shard = Shard(),
     batch_size: int = 5000, progress: Progress | None = None, encoding: str | None = None,
 ) -> JobSummary:
-    """Enroll every person of ``path`` that falls in ``shard``; rejects to ``rejects_path``."""
+    """Enroll every person of ``path`` that falls in ``shard``; rejects to ``rejects_path``.
+
+    With ``workers=N`` (N > 1) the accounts are decided in N processes by key range
+    (:mod:`ledger.jobs.workers`)."""
     source = open_source(path, encoding)
     summary = JobSummary("people import", str(shard), credit_event="Enrolled")
 
@@ -61,7 +66,7 @@ def import_people(
                 outcomes.append(rejected(error))
         return outcomes, account
 
-    rejects = RejectsFile(rejects_path, ("line", *COLUMNS, *OPTIONAL))
+    rejects = rejects_file(rejects_path, ("line", *COLUMNS, *OPTIONAL), by_line=True)
     try:
         batches = csv_batches(source, shard, batch_size, summary,
                               key=lambda row: account_id(row.fields.get("person", "")))

@@ -22,12 +22,14 @@ from uuid import UUID
 from eventsourcing.utils import get_topic
 
 from ledger import metrics
+from ledger.jobs import workers
 from ledger.account import Account
-from ledger.adapters.batch import BatchWriter, Decide
+from ledger.adapters.batch import Decide
 from ledger.adapters.bulk import BulkReader
 from ledger.commands import Command, parse
 from ledger.core import LedgerCore
 from ledger.jobs.csvfile import CsvSource, RejectsFile, Row
+from ledger.jobs.keysort import RUN, by_key
 from ledger.jobs.shard import Shard
 from ledger.jobs.summary import REJECTED, JobSummary, Outcome
 from policies.errors import ErrorCode, LedgerError
@@ -50,7 +52,8 @@ def run_batches(
     reject_row: RejectRow | None = None,
 ) -> JobSummary:
     """Commit every batch; ``summary`` is filled in and returned."""
-    writer = BatchWriter(ledger)
+    writer = workers.writer_for(ledger)
+    progress = workers.progress_for(progress)
     started = time.perf_counter()
     for work, done in batches:
         if work:
@@ -88,21 +91,26 @@ def _line_order(refusal: tuple[Sequence[object], Outcome]) -> tuple:
 
 def csv_batches(
     source: CsvSource, shard: Shard, size: int, summary: JobSummary,
-    key: Callable[[Row], UUID],
+    key: Callable[[Row], UUID], run: int = RUN,
 ) -> Iterator[Batch]:
-    """The file's rows of ``shard``, ``size`` rows a batch, grouped by account."""
+    """The file's rows of ``shard`` in account-key order (:mod:`ledger.jobs.keysort`),
+    about ``size`` rows a batch, grouped by account; an account's rows in file order."""
+
+    def mine() -> Iterator[Row]:
+        for row in source.rows():
+            if key(row) in shard:
+                yield row
+            else:
+                summary.other_shards += 1
+
     work: dict[UUID, list[Row]] = {}
     count = 0
-    for row in source.rows():
-        account_id = key(row)
-        if account_id not in shard:
-            summary.other_shards += 1
-            continue
+    for account_id, row in by_key(mine(), key, lambda row: row.line, run):
+        if count >= size and account_id not in work:
+            yield work, shard.fraction(account_id)
+            work, count = {}, 0
         work.setdefault(account_id, []).append(row)
         count += 1
-        if count >= size:
-            yield work, source.position / max(1, source.size)
-            work, count = {}, 0
     yield work, 1.0
 
 
@@ -120,13 +128,18 @@ def run_population_job(
     shard: Shard, batch_size: int, progress: Progress | None,
 ) -> JobSummary:
     """Run ``decide`` over every account of ``shard``; refusals listed by person."""
-    rejects = RejectsFile(rejects_path, ("person",))
+    rejects = rejects_file(rejects_path, ("person",))
     try:
         batches = population_batches(ledger, get_topic(Account.Enrolled), shard, batch_size)
         return run_batches(ledger, summary, batches, decide, rejects, progress,
                            lambda _, outcome: [outcome.person])
     finally:
         rejects.close()
+
+
+def rejects_file(path: Path, columns: Sequence[str], by_line: bool = False) -> RejectsFile:
+    """The job's rejects file (in a deciding process of ``--workers``, its own part)."""
+    return RejectsFile(workers.part_path(path), columns, by_line)
 
 
 def csv_reject_row(columns: Sequence[str]) -> RejectRow:

@@ -13,7 +13,9 @@ Tampering is reported, never crashed on. The checks run in this order:
    the account's ``VisitPooled``;
 4. every view recomputed from the events (in memory, by the same projection) up to the
    stored views' position, and compared row by row with the stored views; views behind the
-   head of the log are a difference too (the worker has not applied everything).
+   head of the log are a difference too (the worker has not applied everything);
+5. every account's state row (:mod:`ledger.adapters.state`) equal to the account rebuilt
+   from its events, and its credited-month lines to the months its events credit.
 
 An event that decodes but cannot be applied (a field renamed, a text where a number
 belongs) is a difference of the check it broke, naming the event; later events that fail
@@ -53,7 +55,7 @@ _PRICED = ("eligible_in_scope", "deductible_applied", "fund_paid", "over_cap", "
            "cap", "level")
 
 
-CHECKS = ("chain", "events", "pricing", "views")
+CHECKS = ("chain", "events", "pricing", "views", "states")
 
 
 @dataclass(slots=True)
@@ -324,6 +326,9 @@ def verify(ledger: Any, views: ViewStore | None = None,
                 f"the views are at position {behind}, behind the log's head {report.head}: "
                 "they do not show every event yet; run `gongji projections run --once` "
                 "(or keep `gongji projections run` going)"), behind))
+    for originator, what in ledger.state_differences():
+        findings.add(Difference("states", "mismatch", f"account {originator.hex} {what}",
+                                originator=originator.hex))
     report.differences.sort(key=_order)
     return report
 

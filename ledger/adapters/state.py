@@ -1,0 +1,279 @@
+"""The per-account state row (账户状态行): each account's current state and version, stored
+beside its events and written in the *same transaction* as them and their chain links.
+
+A command loads an account with one read of its row instead of a snapshot and the events
+after it. The row holds the account as eventsourcing snapshots it (``Account.Snapshot``:
+every attribute, sealed by the application's mapper, so ``GONGJI_CIPHER_KEY`` encrypts it
+like an event) and the version it is at. A side table keyed ``(account, month)`` holds one
+line per credited month: the database itself refuses a second credit of a person-month.
+
+The events stay the truth:
+
+- the next event of an account has version ``row version + 1``; a row that is behind its
+  events (written around the ledger) makes that insert hit the events' unique key, the
+  save is refused as a concurrent write would be, :meth:`LedgerCore.save
+  <ledger.core.LedgerCore.save>` repairs the row from the events and the command's retry
+  goes through;
+- a store from before the state rows is filled in when the ledger opens (a missing row
+  is also simply read from the events);
+- ``gongji audit verify`` checks every row against the account rebuilt from its events.
+
+The recorders here are the chained recorders (:mod:`ledger.adapters.chain`) that also
+write the rows handed to ``insert_events(…, states=…, months=…)``; ``Application.save``
+passes its keyword arguments through to that call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import Mapper, StoredEvent
+from psycopg import Cursor
+from psycopg.rows import DictRow
+from psycopg.sql import SQL, Identifier
+
+from ledger.adapters.chain import ChainedPostgresRecorder, ChainedSQLiteRecorder
+
+#: events whose ``month`` is a credited person-month (one per person and month)
+MONTH_EVENTS = ("ContributionCredited", "AllotmentCredited")
+
+
+def state_rows(mapper: Mapper[UUID], aggregates: Iterable[Aggregate],
+               events: Iterable[Any]) -> dict[str, list[Any]]:
+    """``insert_events`` keyword arguments for the aggregates' new state and months.
+
+    ``aggregates``: every aggregate with a state row (accounts) whose ``events`` are being
+    stored now; their current state is their state after those events.
+    """
+    states = [mapper.to_stored_event(type(a).Snapshot.take(a)) for a in aggregates]
+    kept = {s.originator_id for s in states}
+    months = [(e.originator_id, e.month) for e in events
+              if e.originator_id in kept and type(e).__name__ in MONTH_EVENTS]
+    return {"states": states, "months": months}
+
+
+def months_of(aggregate: Any) -> list[str]:
+    """The credited months an account's state holds (what its side-table lines must be)."""
+    return sorted(getattr(aggregate, "credited", {}) or {})
+
+
+class StateSQLiteRecorder(ChainedSQLiteRecorder):
+    """The chained SQLite recorder, also writing state rows and credited months."""
+
+    def __init__(self, datastore: Any, events_table_name: str = "stored_events") -> None:
+        self.states_table_name = f"{events_table_name}_accounts"
+        self.months_table_name = f"{events_table_name}_months"
+        super().__init__(datastore, events_table_name)
+
+    def construct_create_table_statements(self) -> list[str]:
+        return [
+            *super().construct_create_table_statements(),
+            f"CREATE TABLE IF NOT EXISTS {self.states_table_name} (id TEXT PRIMARY KEY, "
+            "version INTEGER NOT NULL, topic TEXT NOT NULL, state BLOB NOT NULL) "
+            "WITHOUT ROWID",
+            f"CREATE TABLE IF NOT EXISTS {self.months_table_name} (id TEXT NOT NULL, "
+            "month TEXT NOT NULL, PRIMARY KEY (id, month)) WITHOUT ROWID",
+        ]
+
+    def _insert_events(self, c: Any, stored_events: Sequence[StoredEvent],
+                       **kwargs: Any) -> Sequence[int] | None:
+        ids = super()._insert_events(c, stored_events, **kwargs)
+        self._put(c, kwargs.get("states", ()), kwargs.get("months", ()), repair=False)
+        return ids
+
+    def _put(self, c: Any, states: Sequence[StoredEvent], months: Sequence[tuple[UUID, str]],
+             repair: bool) -> None:
+        if states:
+            c.executemany(
+                f"INSERT INTO {self.states_table_name} VALUES (?,?,?,?) ON CONFLICT(id) DO "
+                "UPDATE SET version = excluded.version, topic = excluded.topic, "
+                "state = excluded.state" + (
+                    "" if repair else f" WHERE {self.states_table_name}.version "
+                    "< excluded.version"),
+                [(s.originator_id.hex, s.originator_version, s.topic, s.state)
+                 for s in states])
+        if months:  # a plain insert: a person-month credited twice refuses the transaction
+            c.executemany(f"INSERT {'OR IGNORE ' if repair else ''}INTO "
+                          f"{self.months_table_name} VALUES (?,?)",
+                          [(i.hex, m) for i, m in months])
+
+    def put_states(self, states: Sequence[StoredEvent], months: Sequence[tuple[UUID, str]],
+                   stale: Sequence[UUID] = ()) -> None:
+        """Write rows outside an events insert (fill-in or repair): ``stale`` accounts'
+        month lines are replaced by ``months``; rows are overwritten whatever their version."""
+        with self.datastore.transaction(commit=True) as c:
+            c.executemany(f"DELETE FROM {self.months_table_name} WHERE id = ?",
+                          [(i.hex,) for i in stale])
+            self._put(c, states, months, repair=True)
+
+    def select_states(self, ids: Sequence[UUID]) -> list[StoredEvent]:
+        """The state rows of ``ids`` that exist, in key order."""
+        if not ids:
+            return []
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(f"SELECT * FROM {self.states_table_name} WHERE id IN "
+                      f"({','.join('?' * len(ids))}) ORDER BY id", [i.hex for i in ids])
+            return [StoredEvent(UUID(r[0]), r[1], r[2], bytes(r[3])) for r in c.fetchall()]
+
+    def select_state(self, aggregate_id: UUID) -> StoredEvent | None:
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(f"SELECT version, topic, state FROM {self.states_table_name} "
+                      "WHERE id = ?", (aggregate_id.hex,))
+            row = c.fetchone()
+        return None if row is None else StoredEvent(aggregate_id, row[0], row[1], bytes(row[2]))
+
+    def event_versions(self, ids: Sequence[UUID]) -> dict[UUID, int]:
+        """The version of each id's last stored event."""
+        if not ids:
+            return {}
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(f"SELECT originator_id, MAX(originator_version) FROM "
+                      f"{self.events_table_name} WHERE originator_id IN "
+                      f"({','.join('?' * len(ids))}) GROUP BY originator_id",
+                      [i.hex for i in ids])
+            return {UUID(r[0]): r[1] for r in c.fetchall()}
+
+    def scan_states(self, batch: int = 5000) -> Iterator[list[tuple[StoredEvent, list[str]]]]:
+        """Every state row with its month lines, in key order, ``batch`` at a time."""
+        after = ""
+        while True:
+            with self.datastore.transaction(commit=False) as c:
+                c.execute(f"SELECT * FROM {self.states_table_name} WHERE id > ? ORDER BY id "
+                          "LIMIT ?", (after, batch))
+                rows = c.fetchall()
+                months: dict[str, list[str]] = {}
+                if rows:
+                    c.execute(f"SELECT id, month FROM {self.months_table_name} WHERE id > ? "
+                              "AND id <= ? ORDER BY id, month", (after, rows[-1][0]))
+                    for i, m in c.fetchall():
+                        months.setdefault(i, []).append(m)
+            if rows:
+                yield [(StoredEvent(UUID(r[0]), r[1], r[2], bytes(r[3])), months.get(r[0], []))
+                       for r in rows]
+            if len(rows) < batch:
+                return
+            after = rows[-1][0]
+
+    def stray_months(self) -> list[UUID]:
+        """Accounts with month lines but no state row."""
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(f"SELECT DISTINCT id FROM {self.months_table_name} WHERE id NOT IN "
+                      f"(SELECT id FROM {self.states_table_name})")
+            return [UUID(r[0]) for r in c.fetchall()]
+
+    def count_states(self) -> int:
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(f"SELECT COUNT(*) FROM {self.states_table_name}")
+            return c.fetchone()[0]
+
+
+class StatePostgresRecorder(ChainedPostgresRecorder):
+    """The chained PostgreSQL recorder, also writing state rows and credited months."""
+
+    def __init__(self, datastore: Any, *, events_table_name: str = "stored_events") -> None:
+        super().__init__(datastore, events_table_name=events_table_name)
+        schema = Identifier(self.datastore.schema)
+        self._states = schema, Identifier(f"{events_table_name}_accounts")
+        self._months = schema, Identifier(f"{events_table_name}_months")
+        self._events = schema, Identifier(events_table_name)
+        self.sql_create_statements += [
+            SQL("CREATE TABLE IF NOT EXISTS {0}.{1} (id uuid PRIMARY KEY, version bigint "
+                "NOT NULL, topic text NOT NULL, state bytea NOT NULL)").format(*self._states),
+            SQL("CREATE TABLE IF NOT EXISTS {0}.{1} (id uuid NOT NULL, month text NOT NULL, "
+                "PRIMARY KEY (id, month))").format(*self._months),
+        ]
+
+    def _fetch_ids_after_insert_events(self, curs: Cursor[DictRow],
+                                       stored_events: Sequence[StoredEvent],
+                                       **kwargs: Any) -> Sequence[int] | None:
+        ids = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
+        with curs.connection.cursor() as state_cursor:
+            self._put(state_cursor, kwargs.get("states", ()), kwargs.get("months", ()),
+                      repair=False)
+        return ids
+
+    def _put(self, curs: Any, states: Sequence[StoredEvent],
+             months: Sequence[tuple[UUID, str]], repair: bool) -> None:
+        if states:
+            curs.executemany(SQL(
+                "INSERT INTO {0}.{1} AS s VALUES (%s, %s, %s, %s) ON CONFLICT (id) DO UPDATE "
+                "SET version = excluded.version, topic = excluded.topic, state = excluded.state"
+                + ("" if repair else " WHERE s.version < excluded.version")
+            ).format(*self._states),
+                [(s.originator_id, s.originator_version, s.topic, s.state) for s in states])
+        if months:
+            curs.executemany(SQL(
+                "INSERT INTO {0}.{1} VALUES (%s, %s)"
+                + (" ON CONFLICT DO NOTHING" if repair else "")).format(*self._months),
+                list(months))
+
+    def put_states(self, states: Sequence[StoredEvent], months: Sequence[tuple[UUID, str]],
+                   stale: Sequence[UUID] = ()) -> None:
+        with self.datastore.transaction(commit=True) as curs:
+            if stale:
+                curs.execute(SQL("DELETE FROM {0}.{1} WHERE id = ANY(%s)").format(*self._months),
+                             (list(stale),))
+            self._put(curs, states, months, repair=True)
+
+    def select_states(self, ids: Sequence[UUID]) -> list[StoredEvent]:
+        if not ids:
+            return []
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(SQL("SELECT * FROM {0}.{1} WHERE id = ANY(%s) ORDER BY id")
+                         .format(*self._states), (list(ids),))
+            return [StoredEvent(r["id"], r["version"], r["topic"], bytes(r["state"]))
+                    for r in curs.fetchall()]
+
+    def select_state(self, aggregate_id: UUID) -> StoredEvent | None:
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(SQL("SELECT version, topic, state FROM {0}.{1} WHERE id = %s")
+                         .format(*self._states), (aggregate_id,), prepare=True)
+            r = curs.fetchone()
+        return None if r is None else StoredEvent(aggregate_id, r["version"], r["topic"],
+                                                  bytes(r["state"]))
+
+    def event_versions(self, ids: Sequence[UUID]) -> dict[UUID, int]:
+        if not ids:
+            return {}
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(SQL("SELECT originator_id, MAX(originator_version) AS v FROM {0}.{1} "
+                             "WHERE originator_id = ANY(%s) GROUP BY originator_id")
+                         .format(*self._events), (list(ids),))
+            return {r["originator_id"]: r["v"] for r in curs.fetchall()}
+
+    def scan_states(self, batch: int = 5000) -> Iterator[list[tuple[StoredEvent, list[str]]]]:
+        after = UUID(int=0)
+        first = True
+        while True:
+            with self.datastore.transaction(commit=False) as curs:
+                curs.execute(SQL("SELECT * FROM {0}.{1} WHERE id > %s OR %s ORDER BY id "
+                                 "LIMIT %s").format(*self._states), (after, first, batch))
+                rows = curs.fetchall()
+                months: dict[UUID, list[str]] = {}
+                if rows:
+                    curs.execute(SQL("SELECT id, month FROM {0}.{1} WHERE (id > %s OR %s) "
+                                     "AND id <= %s ORDER BY id, month").format(*self._months),
+                                 (after, first, rows[-1]["id"]))
+                    for r in curs.fetchall():
+                        months.setdefault(r["id"], []).append(r["month"])
+            if rows:
+                yield [(StoredEvent(r["id"], r["version"], r["topic"], bytes(r["state"])),
+                        months.get(r["id"], [])) for r in rows]
+            if len(rows) < batch:
+                return
+            after, first = rows[-1]["id"], False
+
+    def stray_months(self) -> list[UUID]:
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(SQL("SELECT DISTINCT id FROM {0}.{1} m WHERE NOT EXISTS "
+                             "(SELECT 1 FROM {2}.{3} s WHERE s.id = m.id)")
+                         .format(*self._months, *self._states))
+            return [r["id"] for r in curs.fetchall()]
+
+    def count_states(self) -> int:
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(SQL("SELECT COUNT(*) AS n FROM {0}.{1}").format(*self._states))
+            return curs.fetchone()["n"]

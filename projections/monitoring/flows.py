@@ -1,0 +1,166 @@
+"""The fund monitoring views' handlers (基金运行监测): events in, statement and institution rows out.
+
+:class:`FlowHandlers` is part of :class:`~projections.projection.LedgerProjection`: its
+handlers run after the projection's own for the same event, in the same batch, so the
+worker and ``gongji projections rebuild`` keep these views with the others, exactly once.
+
+- ``statement`` (:data:`~projections.tables.STATEMENT`): per region, value-date month and
+  *line*, a sum of fen and a count. The lines are :data:`LINES`; a personal-account
+  movement is attributed to the region the account is in when it moves (a transfer leaves
+  the old region and enters the new one), on the value date the balance views use.
+- ``institutions`` (:data:`~projections.tables.INSTITUTIONS`): per region, month, level and
+  institution, the visits and their amounts, net of reversals (nanchang art. 42).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from eventsourcing.utils import get_topic
+
+from ledger.account import Account
+from ledger.transaction import Settlement
+from projections.tables import INSTITUTIONS, STATEMENT
+
+Batch = Any  # projections.projection.ViewBatch (imported there; no import cycle here)
+Handler = Callable[[Batch, str, dict[str, Any]], None]
+
+#: Statement lines: code → (section, English, 中文). Family and own-spend lines carry the
+#: purpose after a dot (``out.family.pharmacy``), pooling lines the level and category
+#: (``fund.1.retired``).
+INFLOWS = {
+    "in.contribution": "contributions credited (在职个人账户计入)",
+    "in.allotment": "retirees' allotments (退休人员划入)",
+    "in.lump_sum": "lump-sum credits (一次性预缴/补缴)",
+    "in.transfer_in": "transfers in (转入)",
+    "in.interest": "interest (利息)",
+    "in.restored": "reversals put back (冲正退回)",
+}
+OUTFLOWS = {
+    "out.settlement": "own outpatient settlements (本人门诊结算)",
+    "out.pharmacy": "own pharmacy spends (本人定点药店购药)",
+    "out.spend": "own spends, other purposes (本人其他支付)",
+    "out.family": "family payments (家庭共济支付)",
+    "out.transfer_out": "transfers out (转出)",
+    "out.emigration": "emigration payouts (出国出境定居支付)",
+    "out.inheritance": "inheritance payouts (继承支付)",
+}
+FUND, OVER_CAP, CAPPED, CASH = "fund", "pool.over_cap", "pool.capped", "pool.cash"
+
+
+def _day(value: dict[str, str]) -> str:
+    return value["_data_"]
+
+
+def _month(day: str) -> tuple[int, int]:
+    return int(day[:4]), int(day[5:7])
+
+
+class FlowHandlers:
+    """Statement and institution rows; ``regions`` maps a person to the account's region
+    now (kept by the projection: enrolment, transfers, and a look-up after a restart)."""
+
+    def __init__(self, regions: dict[str, str]) -> None:
+        self.regions = regions
+
+    def account_handlers(self) -> dict[str, Handler]:
+        month, dated = self._month_credit, self._dated
+        return {
+            get_topic(Account.ContributionCredited): lambda b, p, d: month(b, p, d, "in.contribution"),
+            get_topic(Account.AllotmentCredited): lambda b, p, d: month(b, p, d, "in.allotment"),
+            get_topic(Account.LumpSumCredited): lambda b, p, d: dated(b, p, d, "in.lump_sum"),
+            get_topic(Account.DebitRestored): lambda b, p, d: dated(b, p, d, "in.restored"),
+            get_topic(Account.InterestCredited): self._interest,
+            get_topic(Account.Debited): self._debited,
+            get_topic(Account.TransferredOut):
+                lambda b, p, d: dated(b, p, d, "out.transfer_out"),
+            get_topic(Account.TransferredIn): self._transferred_in,
+            get_topic(Account.EmigrationPaidOut):
+                lambda b, p, d: dated(b, p, d, "out.emigration"),
+            get_topic(Account.InheritancePaidOut):
+                lambda b, p, d: dated(b, p, d, "out.inheritance"),
+        }
+
+    # -- the statement's lines -----------------------------------------------------------
+
+    @staticmethod
+    def line(batch: Batch, region: str, year: int, month: int, line: str, amount: int,
+             count: int = 1) -> None:
+        added = batch.row(STATEMENT.name, (region, year, month, line))[0]
+        added["amount"] = added.get("amount", 0) + amount
+        added["count"] = added.get("count", 0) + count
+
+    def _month_credit(self, batch: Batch, person: str, d: dict[str, Any], line: str) -> None:
+        year, month = _month(d["month"])
+        self.line(batch, self.regions[person], year, month, line, d["amount"])
+
+    def _dated(self, batch: Batch, person: str, d: dict[str, Any], line: str) -> None:
+        year, month = _month(_day(d["date"]))
+        self.line(batch, self.regions[person], year, month, line, d["amount"])
+
+    def _interest(self, batch: Batch, person: str, d: dict[str, Any]) -> None:
+        # value date: the 1st of January after the year (as the balance views)
+        self.line(batch, self.regions[person], d["year"] + 1, 1, "in.interest", d["amount"])
+
+    def _transferred_in(self, batch: Batch, person: str, d: dict[str, Any]) -> None:
+        self.regions[person] = d["region"]
+        self._dated(batch, person, d, "in.transfer_in")
+
+    def _debited(self, batch: Batch, person: str, d: dict[str, Any]) -> None:
+        """An account payment: own visit, own pharmacy or other spend, or family (共济)."""
+        if d["beneficiary"] != person:
+            line = f"out.family.{d['purpose']}"
+        elif d["kind"] == "visit":
+            line = "out.settlement"
+        elif d["purpose"] == "pharmacy":
+            line = "out.pharmacy"
+        else:
+            line = f"out.spend.{d['purpose']}"
+        year, month = _month(_day(d["date"]))
+        self.line(batch, self.regions[person], year, month, line, d["amount"])
+
+    # -- visits: the pooling fund and the institutions -------------------------------------
+
+    def settled(self, batch: Batch, d: dict[str, Any], sign: int = 1) -> None:
+        """A settled visit (``sign`` 1) or its reversal (−1), from :func:`visit_figures`."""
+        r = d
+        region, day = r["region"], r["date"]
+        year, month = _month(day)
+        self.line(batch, region, year, month, f"{FUND}.{r['level']}.{r['category']}",
+                  sign * r["fund_paid"], sign)
+        if r["over_cap"]:
+            self.line(batch, region, year, month, OVER_CAP, sign * r["over_cap"], sign)
+        if r["capped"]:
+            self.line(batch, region, year, month, CAPPED, 0, sign)
+        self.line(batch, region, year, month, CASH, sign * r["cash_paid"], sign)
+        added = batch.row(INSTITUTIONS.name,
+                          (region, year, month, r["level"], r["institution"] or ""))[0]
+        for column, value in (
+                ("visits", 1), ("in_scope", r["in_scope"]),
+                ("total", r["in_scope"] + r["out_of_scope"]),
+                ("out_of_scope", r["out_of_scope"]), ("fund_paid", r["fund_paid"]),
+                ("account_paid", r["own_paid"] + r["family_paid"]),
+                ("cash_paid", r["cash_paid"])):
+            added[column] = added.get(column, 0) + sign * value
+        if sign < 0:
+            added["reversed"] = added.get("reversed", 0) + 1
+
+
+def visit_figures(d: dict[str, Any]) -> dict[str, Any]:
+    """What the monitoring views keep of a ``Settled`` event (also stored on the
+    transaction row, so that a reversal takes the same figures back out)."""
+    r, split = d["result"], d["split"]
+    return {
+        "region": r["region"], "date": d["request"]["date"], "level": r["level"],
+        "category": r["category"], "institution": d.get("institution") or "",
+        "in_scope": r["in_scope"], "out_of_scope": r["out_of_scope"],
+        "fund_paid": r["fund_paid"], "own_paid": r["own_paid"],
+        "family_paid": r["family_paid"], "cash_paid": r["cash_paid"],
+        "over_cap": r["over_cap"],
+        # the visit that used the last of the year's cap (达到年度最高支付限额)
+        "capped": int(split["cap_left_before"] > 0 and r["cap_left_after"] == 0),
+    }
+
+
+SETTLED = get_topic(Settlement.Settled)

@@ -1,0 +1,38 @@
+"""``--workers N``: a job decided in N processes by key range and written by one gives
+what one process gives: the same balances, summaries that tie out, one rejects file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from jobs_support import PEOPLE_HEADER, balances, contributions, rejects, write
+from ledger import Ledger
+from ledger.jobs import Shard, close_year, credit_month, import_people
+
+
+def test_two_workers_credit_and_close_everyone_exactly_once(ledger: Ledger,
+                                                            tmp_path: Path) -> None:
+    names = [f"P{i:05d}" for i in range(60)]
+    people = write(tmp_path / "people.csv", PEOPLE_HEADER + "".join(
+        f"{n},suizhou,1985-07-01,,,,\n" for n in names) + "BAD,nowhere,1985-07-01,,,,\n")
+    enrolled = import_people(ledger, people, tmp_path / "p.rejects.csv", batch_size=7,
+                             workers=2)
+    assert (enrolled.written, enrolled.ties_out, enrolled.other_shards) == (60, True, 0)
+    assert [r[0] for r in rejects(tmp_path / "p.rejects.csv")] == ["62"]
+    file = contributions(tmp_path, names, "2024-03")
+    with file.open("a") as more:  # refused rows from both key ranges, in line order after
+        more.write("NOBODY,2024-03,5000.00\nP00001,2024-03,1.00\nP00059,2024-03,x\n")
+    summary = credit_month(ledger, file, tmp_path / "c.rejects.csv", batch_size=5, workers=2)
+    assert summary.written == 60 and summary.ties_out and summary.batches >= 2
+    assert summary.credited == sum(balances(ledger, names).values())
+    assert [(r[0], r[4]) for r in rejects(tmp_path / "c.rejects.csv")] == [
+        ("62", "unknown_person"), ("63", "duplicate_conflict"), ("64", "invalid_input")]
+    assert not list(tmp_path.glob("*.part*"))
+    again = credit_month(ledger, file, tmp_path / "c2.rejects.csv", workers=2)
+    assert (again.written, again.already) == (0, 60)
+
+    closed = close_year(ledger, 2024, tmp_path / "y.csv", shard=Shard(2, 2), workers=2)
+    other = close_year(ledger, 2024, tmp_path / "y1.csv", shard=Shard(1, 2), workers=3)
+    assert closed.written + other.written == 60 and closed.ties_out and other.ties_out
+    assert all(2024 in ledger.account(n).closed_years for n in names)
+    assert list(ledger.state_differences()) == []

@@ -1,0 +1,146 @@
+"""The per-account state row (issue 9): written with the events, read by commands, repaired
+from the events when it falls behind, filled in for an old store, checked by audit verify."""
+
+from __future__ import annotations
+
+import base64
+import os
+
+import pytest
+from eventsourcing.persistence import IntegrityError, StoredEvent
+
+from conftest import PARAMETERS
+from ledger import Ledger, open_ledger
+from ledger.account import Account
+from ledger.commands import EnrollPerson, RecordContribution
+from ledger.ids import account_id
+from projections.audit import verify
+from test_chain import execute
+from test_projections_views import scenario
+
+
+def sql_tables(ledger: Ledger) -> tuple[str, str, str]:
+    """The state table, the months table and how an account id is written in SQL."""
+    if ledger.env.get("PERSISTENCE_MODULE") == "eventsourcing.sqlite":
+        return "stored_events_accounts", "stored_events_months", "'{}'"
+    schema = ledger.env["POSTGRES_SCHEMA"]
+    return f"{schema}.ledger_events_accounts", f"{schema}.ledger_events_months", "'{}'::uuid"
+
+
+def key(ledger: Ledger, person: str) -> str:
+    aid = account_id(person)
+    return sql_tables(ledger)[2].format(aid.hex if "uuid" not in sql_tables(ledger)[2]
+                                        else str(aid))
+
+
+def rows_equal_events(ledger: Ledger, *people: str) -> None:
+    for person in people:
+        row = ledger.account(person)
+        truth = ledger.rebuild(account_id(person))
+        assert row.version == truth.version
+        assert {k: v for k, v in vars(row).items()} == vars(truth)
+
+
+def test_every_write_keeps_the_row_equal_to_the_events(ledger: Ledger) -> None:
+    scenario(ledger)
+    rows_equal_events(ledger, "A", "B")
+    assert ledger.account("A").balance == 25000
+    assert list(ledger.state_differences()) == []
+    assert verify(ledger).ok
+
+
+def test_commands_read_the_row(ledger: Ledger) -> None:
+    """What a command loads is the row: a row changed behind the ledger's back shows."""
+    scenario(ledger, close=False)
+    states, _, _ = sql_tables(ledger)
+    other = ledger.mapper.to_stored_event(Account.Snapshot.take(ledger.account("B")))
+    if ledger.env.get("PERSISTENCE_MODULE") == "eventsourcing.sqlite":
+        import sqlite3
+
+        with sqlite3.connect(ledger.env["SQLITE_DBNAME"]) as db:
+            db.execute(f"UPDATE {states} SET state = ? WHERE id = ?",
+                       (other.state, account_id("A").hex))
+    else:
+        import psycopg
+
+        env = ledger.env
+        with psycopg.connect(dbname=env["POSTGRES_DBNAME"], host=env["POSTGRES_HOST"],
+                             user=env["POSTGRES_USER"], autocommit=True) as db:
+            db.execute(f"UPDATE {states} SET state = %s WHERE id = %s",
+                       (other.state, account_id("A")))
+    assert ledger.account("A").person == "B"  # the row, tampered: audit verify names it
+    found = dict(ledger.state_differences())
+    assert set(found) == {account_id("A")}
+    assert "state row differs from its events in" in found[account_id("A")]
+    assert "person (row 'B', events 'A')" in found[account_id("A")]
+    report = verify(ledger)
+    states_found = [d for d in report.differences if d.check == "states"]
+    assert [(d.kind, d.originator) for d in states_found] == [
+        ("mismatch", account_id("A").hex)]
+
+
+def test_a_stale_row_is_repaired_and_the_command_goes_through(ledger: Ledger) -> None:
+    ledger.enroll(EnrollPerson(person="A", region="suizhou", birth_date="1980-01-01"))
+    old = ledger.mapper.to_stored_event(Account.Snapshot.take(ledger.account("A")))
+    ledger.credit_contribution(RecordContribution(person="A", month="2024-01", base="5000.00"))
+    # the row goes back to version 1, as if the credit had been written around the ledger
+    ledger.recorder.put_states([old], [], [account_id("A")])
+    assert ledger.account("A").version == 1
+    assert [i for i, _ in ledger.state_differences()] == [account_id("A")]
+    ledger.credit_contribution(RecordContribution(person="A", month="2024-02", base="5000.00"))
+    rows_equal_events(ledger, "A")
+    assert ledger.account("A").balance == 2 * 10000  # 2% of 5000.00, twice
+    assert list(ledger.state_differences()) == []
+
+
+def test_the_database_refuses_a_second_credit_of_a_person_month(ledger: Ledger) -> None:
+    ledger.enroll(EnrollPerson(person="A", region="suizhou", birth_date="1980-01-01"))
+    ledger.credit_contribution(RecordContribution(person="A", month="2024-01", base="5000.00"))
+    account = ledger.rebuild(account_id("A"))
+    account.credit_contribution(month="2024-01", base=500000, amount=10000, article="x")
+    with pytest.raises(IntegrityError):  # the events' key is free, the month line is not
+        ledger.recorder.insert_events(
+            [ledger.mapper.to_stored_event(e) for e in account.collect_events()],
+            states=[], months=[(account_id("A"), "2024-01")])
+    assert ledger.account("A").balance == 10000
+    assert ledger.recorder.event_versions([account_id("A")]) == {account_id("A"): 2}
+
+
+def test_a_store_from_before_the_rows_is_filled_in_when_opened(database_url: str) -> None:
+    ledger = open_ledger(database_url, PARAMETERS)
+    scenario(ledger)
+    states, months, _ = sql_tables(ledger)
+    execute(ledger, f"DELETE FROM {states}")
+    execute(ledger, f"DELETE FROM {months}")
+    assert ledger.recorder.count_states() == 0
+    ledger.close()
+    ledger = open_ledger(database_url, PARAMETERS)
+    try:
+        assert ledger.recorder.count_states() == 2
+        rows_equal_events(ledger, "A", "B")
+        assert list(ledger.state_differences()) == []
+    finally:
+        ledger.close()
+
+
+def test_a_missing_row_is_named_by_verify_and_read_from_the_events(ledger: Ledger) -> None:
+    scenario(ledger, close=False)
+    states, _, _ = sql_tables(ledger)
+    execute(ledger, f"DELETE FROM {states} WHERE id = {key(ledger, 'B')}")
+    assert ledger.account("B").person == "B"  # read from the events
+    found = dict(ledger.state_differences())
+    assert found[account_id("B")] == "has events but no state row"
+
+
+def test_the_row_is_encrypted_with_the_events(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("GONGJI_CIPHER_KEY", base64.b64encode(os.urandom(32)).decode())
+    ledger = open_ledger(str(tmp_path / "secret.db"), PARAMETERS)
+    try:
+        ledger.enroll(EnrollPerson(person="Zhang-San-110101", region="suizhou",
+                                   birth_date="1980-01-01"))
+        row = ledger.recorder.select_state(account_id("Zhang-San-110101"))
+        assert isinstance(row, StoredEvent) and row.originator_version == 1
+        assert b"Zhang-San" not in row.state and b"1980" not in row.state
+        assert ledger.account("Zhang-San-110101").birth_date.year == 1980
+    finally:
+        ledger.close()
