@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -165,6 +165,18 @@ class YearClosedOut(Out):
     interest: str
 
 
+class ReviewOut(Out):
+    """A recorded review (复核记录)."""
+
+    review: str
+    alert: str
+    outcome: str
+    note: str
+    reviewer: str
+    role: str
+    date: str
+
+
 @dataclass(frozen=True, slots=True)
 class Answer:
     """How a ledger result answers a write: the response model, and how to build it from
@@ -189,6 +201,7 @@ ANSWERS: dict[type, Answer] = {
         payouts={name: format_fen(v) for name, v in res.payouts.items()})),
     r.YearClosed: Answer(YearClosedOut, lambda cmd, res: YearClosedOut(
         closed=res.closed, accounts=res.accounts, interest=format_fen(res.interest))),
+    r.Reviewed: Answer(ReviewOut, lambda cmd, res: ReviewOut(**asdict(res))),
 }
 #: A visit's answer in the NHSA 2207 vocabulary (``?format=nhsa``).
 NHSA_VISIT = Answer(NhsaSetlInfo, lambda cmd, res: NhsaSetlInfo.of(cmd.id, res))

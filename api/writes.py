@@ -24,6 +24,7 @@ from starlette.exceptions import HTTPException
 from api import schemas as s
 from api.auth import Principal, allow, may_read, require_institution, require_person
 from api.idempotency import once
+from api.monitoring import require_raised
 from api.problems import documented
 from ledger import commands as c
 from ledger.directory import listed_visit
@@ -96,6 +97,10 @@ def own_result(request: Request, principal: Principal, id: str,
 def admit(request: Request, who: Principal, op: Operation, cmd: Any) -> Any:
     """The command as the caller may send it, after the entry's checks of its scope beyond
     its role (403 otherwise); an institution's gets its institution id."""
+    if op.body is not None:  # the command records the key's role
+        cmd = op.command(**cmd.model_dump(mode="json"), role=who.role)
+    if op.alert is not None:
+        require_raised(request, getattr(cmd, op.alert))
     if op.member is not None:
         require_person(who, getattr(cmd, op.member))
     if op.member_pays_own and who.role == "member" and isinstance(cmd.pay, c.FamilyPay):
@@ -138,7 +143,7 @@ def route(router: APIRouter, op: Operation) -> None:
     parameter = inspect.Parameter
     signature = [
         parameter("request", parameter.POSITIONAL_OR_KEYWORD, annotation=Request),
-        parameter("cmd", parameter.POSITIONAL_OR_KEYWORD, annotation=op.command),
+        parameter("cmd", parameter.POSITIONAL_OR_KEYWORD, annotation=op.body or op.command),
         parameter("who", parameter.POSITIONAL_OR_KEYWORD,
                   annotation=Annotated[Principal, Depends(allow(*op.roles))]),
     ]
