@@ -11,9 +11,9 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Any, Literal
+from typing import Any, Literal, get_type_hints
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from ledger import results as r
 from ledger.queries import AccountView, EventView, PoolingView
@@ -165,16 +165,9 @@ class YearClosedOut(Out):
     interest: str
 
 
-class ReviewOut(Out):
-    """A recorded review (复核记录)."""
-
-    review: str
-    alert: str
-    outcome: str
-    note: str
-    reviewer: str
-    role: str
-    date: str
+#: A recorded review (复核记录): the ledger's record, field for field.
+ReviewOut = create_model("ReviewOut", __base__=Out, __doc__="A recorded review (复核记录).",
+                         **{name: (kind, ...) for name, kind in get_type_hints(r.Reviewed).items()})
 
 
 @dataclass(frozen=True, slots=True)
