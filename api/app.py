@@ -17,9 +17,10 @@ from fastapi.openapi.utils import get_openapi
 import redis
 
 from api import (
-    audit, docs, institutions, metrics, monitoring, nhsa, probes, problems, reads, whatif,
-    writes,
+    audit, console, docs, institutions, metrics, monitoring, nhsa, probes, problems, reads,
+    whatif, writes,
 )
+from api.hot import HotReads
 from api.limits import MAX_BODY, BodySizeLimit
 from api.idempotency import Store, open_store
 from api.keys import ApiKey, load_keys
@@ -167,6 +168,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.services = Services.build(settings)  # now: a bad store fails start-up
     problems.install(app)
+    app.add_middleware(HotReads)  # innermost: inside the metrics and the size limit
     app.add_middleware(BodySizeLimit, limit=MAX_BODY)
     app.add_middleware(metrics.Observed)
     app.include_router(probes.router)
@@ -179,6 +181,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(monitoring.router)
     app.include_router(metrics.router)
     docs.install(app)
+    console.install(app)
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:

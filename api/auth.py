@@ -51,10 +51,16 @@ async def authenticate(
     if not key:
         raise HTTPException(401, "no API key: send Authorization: Bearer KEY",
                             headers={"WWW-Authenticate": "Bearer"})
-    grant = request.app.state.services.keys.get(key)
-    if grant is None:
+    principal = principal_of(request.app.state.services.keys, key)
+    if principal is None:
         raise HTTPException(401, "unknown API key", headers={"WWW-Authenticate": "Bearer"})
-    return Principal.of(key, grant)
+    return principal
+
+
+def principal_of(keys: dict[str, ApiKey], key: str) -> Principal | None:
+    """The principal of ``key``, or None for a key the deployment does not know."""
+    grant = keys.get(key)
+    return None if grant is None else Principal.of(key, grant)
 
 
 def allow(*roles: Role) -> Callable[..., Principal]:
@@ -75,8 +81,13 @@ READERS = ("agency", "institution", "member", "auditor")
 
 def require_person(principal: Principal, *persons: str) -> None:
     """A member acts and reads only for itself (one of ``persons``)."""
-    if principal.role == "member" and principal.person not in persons:
+    if not may_act_for(principal, *persons):
         raise HTTPException(403, "a member key reads and manages only its own account")
+
+
+def may_act_for(principal: Principal, *persons: str) -> bool:
+    """Whether the caller may act or read for one of ``persons`` (a member: only itself)."""
+    return principal.role != "member" or principal.person in persons
 
 
 def require_institution(principal: Principal, institution: str | None) -> None:

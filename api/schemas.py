@@ -228,11 +228,18 @@ class Account(Read):
 
     @classmethod
     def of(cls, answer: Sourced[AccountView], as_of: dt.date) -> Account:
+        return cls.model_validate(cls.fields(answer, as_of))
+
+    @staticmethod
+    def fields(answer: Sourced[AccountView], as_of: dt.date) -> dict[str, Any]:
+        """The body as plain JSON values, in the model's field order: what the hot read
+        route serialises directly (orjson), with no model built (``of`` validates it)."""
         view = answer.value
-        return cls(person=view.person, region=view.region, scheme=view.scheme,
-                   has_account=view.has_account, category=view.category, status=view.status,
-                   balance=format_fen(view.balance), version=view.version, as_of=as_of,
-                   **cls.origin(answer))
+        return {**Read.origin(answer), "person": view.person, "region": view.region,
+                "scheme": view.scheme, "has_account": view.has_account,
+                "category": view.category, "status": view.status,
+                "balance": format_fen(view.balance), "version": view.version,
+                "as_of": as_of.isoformat()}
 
 
 class PoolingYear(Out):
@@ -252,11 +259,16 @@ class PoolingYear(Out):
 
     @classmethod
     def of(cls, p: PoolingView) -> PoolingYear:
-        return cls(region=p.region, year=p.year, in_scope=format_fen(p.in_scope),
-                   deductible_applied=format_fen(p.deductible_applied),
-                   fund_paid=format_fen(p.fund_paid), over_cap=format_fen(p.over_cap),
-                   visits=p.visits, closed=p.closed, forfeited=format_fen(p.forfeited),
-                   cap=_fen(p.cap), cap_left=_fen(p.cap_left))
+        return cls.model_validate(cls.fields(p))
+
+    @staticmethod
+    def fields(p: PoolingView) -> dict[str, Any]:
+        """Plain JSON values in the model's field order (see :meth:`Account.fields`)."""
+        return {"region": p.region, "year": p.year, "in_scope": format_fen(p.in_scope),
+                "deductible_applied": format_fen(p.deductible_applied),
+                "fund_paid": format_fen(p.fund_paid), "over_cap": format_fen(p.over_cap),
+                "visits": p.visits, "closed": p.closed, "forfeited": format_fen(p.forfeited),
+                "cap": _fen(p.cap), "cap_left": _fen(p.cap_left)}
 
 
 class Pooling(Read):
@@ -265,9 +277,14 @@ class Pooling(Read):
 
     @classmethod
     def of(cls, answer: Sourced[AccountView], year: int | None) -> Pooling:
-        return cls(person=answer.value.person, years=[
-            PoolingYear.of(p) for p in answer.value.pooling.values() if year in (None, p.year)
-        ], **cls.origin(answer))
+        return cls.model_validate(cls.fields(answer, year))
+
+    @staticmethod
+    def fields(answer: Sourced[AccountView], year: int | None) -> dict[str, Any]:
+        """Plain JSON values in the model's field order (see :meth:`Account.fields`)."""
+        return {**Read.origin(answer), "person": answer.value.person, "years": [
+            PoolingYear.fields(p) for p in answer.value.pooling.values()
+            if year in (None, p.year)]}
 
 
 class Event(Out):

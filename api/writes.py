@@ -27,7 +27,7 @@ from api.idempotency import once
 from api.monitoring import require_raised
 from api.problems import documented
 from ledger import commands as c
-from ledger.directory import listed_visit
+from ledger.directory import entry_in_force, listed_visit
 from ledger.operations import OPERATIONS, Operation
 from policies.errors import ErrorCode, LedgerError
 
@@ -112,6 +112,8 @@ def admit(request: Request, who: Principal, op: Operation, cmd: Any) -> Any:
     if op.listed and who.role == "institution":
         # the level and the designated flag come from the institution directory
         cmd = listed_visit(request.app.state.services.ledger, cmd)
+    if op.designated and who.role == "institution":
+        entry_in_force(request.app.state.services.ledger, cmd.institution, cmd.date)
     if op.reverses_own and who.role == "institution":
         txn = request.app.state.services.ledger.find_transaction(cmd.id)
         if txn is not None:

@@ -1,15 +1,26 @@
-"""Load the HTTP API at fixed rates with wrk and print p50/p99 latency and throughput.
+"""Load one ``gongji serve`` worker at fixed rates (open loop) and print p50/p90/p99 latency.
 
-Two workloads, on the embedded SQLite store and on PostgreSQL:
-- balance read  ``GET /v1/people/{person}``        target p99 < 5 ms at 2,000 req/s
-- settlement    ``POST /v1/settlements`` (new ids)  target p99 < 20 ms at 300 req/s (PostgreSQL)
+Workloads, on the embedded SQLite store and on PostgreSQL with Redis (views and
+idempotency keys in Redis), each printed beside its same-run baseline:
 
-The script starts ``gongji serve`` itself on an empty store (a temporary SQLite file; a
-fresh schema in --postgres), enrolls --people persons with a balance, then runs wrk with a
-Lua script that paces every connection (``delay()``) so that the connections together send
-the target rate. wrk is installed with apt-get when missing.
+- balance read  ``GET /v1/people/{person}``           target p99 < 5 ms at 2,000 req/s
+- pooling read  ``GET /v1/people/{person}/pooling``   (same path as the balance read)
+- settlement    ``POST /v1/settlements`` (new ids)     target p99 < 20 ms at 300 req/s
 
-    .venv/bin/python bench/api_load.py --duration 10
+Baselines, measured in the same run at the same rate by the same client:
+
+- ``bare``: a constant JSON answer from a bare ASGI app under the same uvicorn
+  (:mod:`bench.bare_app`) — the floor of server plus client on this machine;
+- ``--previous DIR``: the same routes served by another checkout's code (e.g. the main
+  branch before this change), started with ``PYTHONPATH=DIR``.
+
+The script starts the servers itself (one worker each) on an empty store (a temporary
+SQLite file; a fresh PostgreSQL schema and a flushed Redis database), enrolls ``--people``
+persons with credited months over HTTP, applies the events to the views with ``gongji
+projections run --once``, then drives each workload with :mod:`bench.loadgen` (open
+loop: latency counts from the moment a request was due, so queueing shows).
+
+    .venv/bin/python bench/api_load.py --duration 10 --previous /work/main
 """
 
 from __future__ import annotations
@@ -17,135 +28,126 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 import httpx
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench.loadgen import Result, request_bytes, run  # noqa: E402
+
 KEY = "bench-agency-key-000000000001"
 GONGJI = str(Path(sys.executable).with_name("gongji"))
-
-READ_LUA = """
-local people, rate_delay = {people}, {delay}
-local n = 0
-request = function()
-  n = n + 1
-  return wrk.format("GET", "/v1/people/P" .. (n % people), {{["Authorization"] = "Bearer {key}"}})
-end
-delay = function() return rate_delay end
-"""
-
-SETTLE_LUA = """
-local people, rate_delay = {people}, {delay}
-local counter, threads = 0, 0
-setup = function(thread) threads = threads + 1; thread:set("tid", threads) end
-request = function()
-  counter = counter + 1
-  local body = string.format(
-    '{{"person": "P%d", "id": "b-%s-%d-%d", "date": "2024-06-01", "level": 1, '
-    .. '"in_scope": "80.00", "out_of_scope": "5.00"}}',
-    counter % people, "{run}", tid, counter)
-  return wrk.format("POST", "/v1/settlements",
-    {{["Authorization"] = "Bearer {key}", ["Content-Type"] = "application/json"}}, body)
-end
-delay = function() return rate_delay end
-"""
+AUTH = {"Authorization": f"Bearer {KEY}"}
 
 
-def ensure_wrk() -> str:
-    found = shutil.which("wrk")
-    if found:
-        return found
-    print("installing wrk (apt-get install -y wrk)…", file=sys.stderr)
-    subprocess.run(["apt-get", "install", "-y", "-q", "wrk"], check=True,
-                   stdout=subprocess.DEVNULL)
-    return shutil.which("wrk") or sys.exit("wrk could not be installed")
+def _wait(url: str, process: subprocess.Popen[bytes]) -> None:
+    for _ in range(600):
+        if process.poll() is not None:
+            sys.exit(f"the server at {url} exited with status {process.returncode}")
+        try:
+            if httpx.get(url, timeout=1).status_code < 500:
+                return
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    sys.exit(f"the server at {url} did not start")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (``/proc/PID/stat``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 @contextmanager
-def server(database_url: str, port: int, workers: int) -> Iterator[str]:
-    env = {**os.environ, "GONGJI_DATABASE_URL": database_url,
-           "GONGJI_API_KEYS": json.dumps({KEY: {"role": "agency"}}),
-           "GONGJI_POLICY_PARAMETERS": "{}"}
-    env.pop("GONGJI_REDIS_URL", None)
-    process = subprocess.Popen([GONGJI, "serve", "--port", str(port), "--workers", str(workers),
+def gongji(env: dict[str, str], port: int, code: str | None = None) -> Iterator[int]:
+    """``gongji serve`` with one worker (its pid); ``code``: another checkout to serve from."""
+    env = {**env, **({"PYTHONPATH": code} if code else {})}
+    process = subprocess.Popen([GONGJI, "serve", "--port", str(port), "--workers", "1",
                                 "--log-level", "warning", "--no-access-log"], env=env)
-    url = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(300):
-            try:
-                if httpx.get(f"{url}/v1/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        yield url
+        _wait(f"http://127.0.0.1:{port}/v1/health", process)
+        yield process.pid
     finally:
         process.terminate()
         process.wait(15)
 
 
-def seed(url: str, people: int) -> None:
-    """Enroll P0…P{people-1} in suizhou with 12 months credited (1,200.00 each)."""
-    with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {KEY}"}) as client:
+@contextmanager
+def bare(port: int) -> Iterator[int]:
+    """The constant-answer baseline under uvicorn, configured as ``gongji serve`` is."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "bench.bare_app:app", "--port", str(port),
+         "--workers", "1", "--log-level", "warning", "--no-access-log", "--lifespan", "off"],
+        cwd=Path(__file__).resolve().parent.parent)
+    try:
+        _wait(f"http://127.0.0.1:{port}/", process)
+        yield process.pid
+    finally:
+        process.terminate()
+        process.wait(15)
+
+
+def seed(url: str, env: dict[str, str], people: int, months: int) -> None:
+    """Enroll P0…P{people-1} with ``months`` credited, then apply them to the views."""
+    with httpx.Client(base_url=url, headers=AUTH, timeout=30) as client:
         for n in range(people):
             client.post("/v1/people", json={"person": f"P{n}", "region": "suizhou",
                                             "birth_date": "1970-01-01"}).raise_for_status()
-            for month in range(1, 13):
+            for month in range(1, months + 1):
                 client.post("/v1/contributions", json={
                     "person": f"P{n}", "month": f"2024-{month:02d}", "base": "5000.00",
                 }).raise_for_status()
+    subprocess.run([GONGJI, "projections", "run", "--once"], env=env, check=True,
+                   stderr=subprocess.DEVNULL)
 
 
-def wrk(binary: str, url: str, script: str, rate: int, connections: int, duration: int,
-        threads: int) -> dict[str, float]:
-    """Run wrk with ``script`` paced to ``rate`` req/s; parse its latency distribution."""
-    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as lua:
-        lua.write(script)
-    try:
-        out = subprocess.run(
-            [binary, "-t", str(threads), "-c", str(connections), "-d", f"{duration}s",
-             "--latency", "-s", lua.name, url], capture_output=True, text=True, check=True,
-        ).stdout
-    finally:
-        os.unlink(lua.name)
-    percentiles = dict(re.findall(r"^\s+(\d+)%\s+([\d.]+\w+)", out, re.M))
-    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    errors = re.search(r"Socket errors: (.*)", out)
-    return {
-        "p50_ms": _ms(percentiles["50"]), "p90_ms": _ms(percentiles["90"]),
-        "p99_ms": _ms(percentiles["99"]),
-        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
-        "non_2xx": int(non_2xx.group(1)) if non_2xx else 0,
-        "socket_errors": errors.group(1) if errors else "",
-    }
+def reads(path: str, people: int):  # noqa: ANN201
+    requests = [request_bytes("GET", path.format(person=f"P{n}"), AUTH) for n in range(people)]
+    return lambda i: requests[i % people]
 
 
-def _ms(text: str) -> float:
-    value, unit = re.fullmatch(r"([\d.]+)(\w+)", text).groups()
-    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+def settlements(people: int):  # noqa: ANN201
+    run_id = uuid.uuid4().hex[:8]
+    headers = {**AUTH, "Content-Type": "application/json"}
+
+    def make(i: int) -> bytes:
+        body = json.dumps({"person": f"P{i % people}", "id": f"b-{run_id}-{i}",
+                           "date": "2024-06-01", "level": 1, "in_scope": "80.00",
+                           "out_of_scope": "5.00"}).encode()
+        return request_bytes("POST", "/v1/settlements", headers, body)
+
+    return make
 
 
 @contextmanager
-def stores(postgres: str | None) -> Iterator[list[tuple[str, str]]]:
-    """(name, database URL) pairs: a temporary SQLite file, and a fresh PostgreSQL schema."""
+def stores(postgres: str | None, redis_url: str | None) -> Iterator[list[tuple[str, dict[str, str]]]]:
+    """(name, environment) of each store: a temporary SQLite file; PostgreSQL + Redis."""
     directory = tempfile.mkdtemp(prefix="gongji-bench-")
-    found = [("sqlite", str(Path(directory) / "gongji.db"))]
+    base = {**os.environ, "GONGJI_API_KEYS": json.dumps({KEY: {"role": "agency"}}),
+            "GONGJI_POLICY_PARAMETERS": "{}"}
+    base.pop("GONGJI_REDIS_URL", None)
+    found = [("sqlite", {**base, "GONGJI_DATABASE_URL": str(Path(directory) / "gongji.db")})]
     schema = f"bench_{uuid.uuid4().hex[:8]}"
     admin = None
     if postgres:
         import psycopg
+        import redis
 
         admin = psycopg.connect(postgres, autocommit=True)
         admin.execute(f"CREATE SCHEMA {schema}")
-        found.append(("postgres", f"{postgres}?schema={schema}"))
+        env = {**base, "GONGJI_DATABASE_URL": f"{postgres}?schema={schema}"}
+        if redis_url:
+            redis.Redis.from_url(redis_url).flushdb()
+            env["GONGJI_REDIS_URL"] = redis_url
+        found.append(("postgres+redis" if redis_url else "postgres", env))
     try:
         yield found
     finally:
@@ -157,37 +159,77 @@ def stores(postgres: str | None) -> Iterator[list[tuple[str, str]]]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--duration", type=int, default=10, help="seconds per workload")
+    parser.add_argument("--duration", type=float, default=10, help="measured seconds per workload")
+    parser.add_argument("--warmup", type=float, default=2, help="unmeasured seconds first")
     parser.add_argument("--read-rate", type=int, default=2000)
     parser.add_argument("--settle-rate", type=int, default=300)
     parser.add_argument("--people", type=int, default=200)
-    parser.add_argument("--workers", type=int, default=2, help="uvicorn workers")
+    parser.add_argument("--months", type=int, default=6, help="months credited per person")
+    parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432/test",
                         help="PostgreSQL URL ('' to skip)")
+    parser.add_argument("--redis", default=os.environ.get("GONGJI_TEST_REDIS",
+                                                          "redis://127.0.0.1:6379/4"),
+                        help="Redis URL for the views of the PostgreSQL run ('' for SQL views); "
+                             "the database is FLUSHED")
+    parser.add_argument("--previous", default=None,
+                        help="a checkout whose code serves the same reads as a baseline")
+    parser.add_argument("--only", choices=["sqlite", "postgres"], default=None)
+    parser.add_argument("--no-settle", action="store_true", help="reads only")
     parser.add_argument("--port", type=int, default=8931)
     args = parser.parse_args()
-    binary = ensure_wrk()
-    rows = []
-    with stores(args.postgres or None) as found:
-        for store, database_url in found:
-            with server(database_url, args.port, args.workers) as url:
-                seed(url, args.people)
-                for workload, template, rate, connections in (
-                    ("balance read", READ_LUA, args.read_rate, 40),
-                    ("settlement", SETTLE_LUA, args.settle_rate, 20),
-                ):
-                    script = template.format(people=args.people, key=KEY,
-                                             delay=round(connections * 1000 / rate, 3),
-                                             run=uuid.uuid4().hex[:6])
-                    result = wrk(binary, url, script, rate, connections, args.duration, 2)
-                    rows.append((store, workload, rate, result))
-                    print(f"{store:8} {workload:12} target {rate:5} req/s: "
-                          f"{result['rps']:8.1f} req/s  p50 {result['p50_ms']:7.2f} ms  "
-                          f"p90 {result['p90_ms']:7.2f} ms  p99 {result['p99_ms']:7.2f} ms  "
-                          f"non-2xx {result['non_2xx']} {result['socket_errors']}",
-                          flush=True)
-    print(json.dumps([{"store": s, "workload": w, "target_rps": r, **res}
-                      for s, w, r, res in rows], indent=2))
+
+    def load(port: int, pid: int, make, rate: int) -> tuple[Result, float]:  # noqa: ANN001
+        """The result, and the server's CPU time per request (µs) during the run."""
+        before = cpu_seconds(pid)
+        result = run("127.0.0.1", port, make, rate, args.duration, args.connections,
+                     args.warmup)
+        sent = rate * (args.duration + args.warmup)
+        return result, (cpu_seconds(pid) - before) / sent * 1e6
+
+    out: list[dict[str, object]] = []
+
+    def show(store: str, workload: str, measured: tuple[Result, float]) -> None:
+        result, cpu = measured
+        print(f"{store:15} {workload:38} {result.rate:5}/s: {result.line()}  "
+              f"server CPU {cpu:5.0f} µs/req", flush=True)
+        out.append({"store": store, "workload": workload, "rate": result.rate,
+                    "server_cpu_us_per_request": round(cpu),
+                    "achieved": round(result.achieved), "p50_ms": round(result.p50, 2),
+                    "p90_ms": round(result.p90, 2), "p99_ms": round(result.p99, 2),
+                    "max_ms": round(result.max, 1), "statuses": result.statuses,
+                    "errors": result.errors})
+
+    print(f"load average at start: {os.getloadavg()}", flush=True)
+    bare_port = args.port + 1
+    constant = reads("/", 1)
+    url = f"http://127.0.0.1:{args.port}"
+    workloads = [("balance read", "/v1/people/{person}"),
+                 ("pooling read", "/v1/people/{person}/pooling")]
+    with bare(bare_port) as bare_pid, \
+            stores(args.postgres or None, args.redis or None) as found:
+        for store, env in found:
+            if args.only and not store.startswith(args.only):
+                continue
+            with gongji(env, args.port) as pid:
+                seed(url, env, args.people, args.months)
+                for name, path in workloads:
+                    show(store, "baseline: bare constant",
+                         load(bare_port, bare_pid, constant, args.read_rate))
+                    show(store, name, load(args.port, pid, reads(path, args.people),
+                                           args.read_rate))
+                if not args.no_settle:
+                    show(store, "baseline: bare constant",
+                         load(bare_port, bare_pid, constant, args.settle_rate))
+                    show(store, "settlement", load(args.port, pid, settlements(args.people),
+                                                   args.settle_rate))
+            if args.previous:
+                with gongji(env, args.port, args.previous) as pid:
+                    for name, path in workloads:
+                        show(store, f"baseline: previous code, {name}",
+                             load(args.port, pid, reads(path, args.people), args.read_rate))
+    print(f"load average at end: {os.getloadavg()}", flush=True)
+    print(json.dumps(out, indent=1))
 
 
 if __name__ == "__main__":

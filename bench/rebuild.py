@@ -5,8 +5,14 @@ family bindings, visits paid own/family/cash, spends, reversals, a year end) on 
 in-memory store, copies the stored events into the target store through its recorder (so
 the hash chain is written too), then in the same run measures:
 
-- raw: reading every event with ``select_notifications`` in batches (nothing else);
-- rebuild: ``ViewWorker.rebuild`` — reset, read, decode, project, write views + position.
+- raw: reading every event with ``select_notifications`` in batches, and with the
+  worker's own query (nothing else) — the baselines;
+- rebuild, one process: ``ViewWorker.rebuild`` without an opener (threads: read | decode
+  and project | write), at the follow loop's batch size — the previous rebuild;
+- rebuild, two processes: the same with an opener (:mod:`projections.pipeline`: a child
+  reads, decodes and projects; this process writes), at ``--batch-size``.
+
+Both rebuilds must leave views equal, row for row, to a recompute in memory.
 
 Usage: ``python bench/rebuild.py [--people N] [--copies K] [--database URL] [--redis URL]``
 (default: a temporary SQLite file, 50 copies of 200 people ≈ 210,000 events).
@@ -15,6 +21,7 @@ Usage: ``python bench/rebuild.py [--people N] [--copies K] [--database URL] [--r
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import tempfile
 import time
@@ -38,6 +45,7 @@ from ledger.ids import account_id, transaction_id
 from projections import ViewWorker, open_views
 from projections.log import EventLog
 from projections.stores.memory import MemoryViews
+from projections.worker import BATCH_SIZE, REBUILD_BATCH_SIZE
 
 PARAMETERS = {"nanchang": {"average_pension": "3100.00"}}
 
@@ -124,7 +132,8 @@ def main() -> None:
     parser.add_argument("--copies", type=int, default=50, help="copies of them (≤ 100)")
     parser.add_argument("--database", default=None, help="default: a temporary SQLite file")
     parser.add_argument("--redis", default=None, help="rebuild Redis views instead of SQL")
-    parser.add_argument("--batch-size", type=int, default=10_000)
+    parser.add_argument("--batch-size", type=int, default=REBUILD_BATCH_SIZE,
+                        help="the two-process rebuild's batch size")
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
@@ -137,26 +146,36 @@ def main() -> None:
         print(f"stored {args.copies} copies of {len(events)} events made by commands for "
               f"{args.people} people, in {time.perf_counter() - started:.1f}s")
         views = open_views(url, args.redis)
-        worker = ViewWorker(ledger.recorder, ledger.mapper, views, args.batch_size)
+
+        def reopen():  # noqa: ANN202 - in the child process
+            return open_ledger(url, PARAMETERS), open_views(url, args.redis)
+
+        one = ViewWorker(ledger.recorder, ledger.mapper, views, BATCH_SIZE)
+        two = ViewWorker(ledger.recorder, ledger.mapper, views, args.batch_size, opener=reopen)
         log = EventLog(ledger.recorder)
         read_lean(log, args.batch_size)  # warm the page cache
-        library, lean, rebuild = [], [], []
+        recompute = MemoryViews()
+        ViewWorker(ledger.recorder, ledger.mapper, recompute).catch_up()
+        expected = recompute.dump()
+        library, lean, single, double = [], [], [], []
         for _ in range(args.rounds):
             library.append(rate(lambda: read_library(ledger.recorder, args.batch_size)))
             lean.append(rate(lambda: read_lean(log, args.batch_size)))
-            rebuild.append(rate(worker.rebuild))
-        recompute = MemoryViews()
-        ViewWorker(ledger.recorder, ledger.mapper, recompute).catch_up()
-        assert recompute.dump() == views.dump(), "rebuilt views differ from the recompute"
+            single.append(rate(one.rebuild))
+            assert views.dump() == expected, "one-process rebuild differs from the recompute"
+            double.append(rate(two.rebuild))
+            assert views.dump() == expected, "two-process rebuild differs from the recompute"
         print(f"store: {url if args.database else 'temporary SQLite file'}; views: "
-              f"{views.kind}; {log.head()} events; batch size {args.batch_size}; "
-              f"best of {args.rounds} rounds")
+              f"{views.kind}; {log.head()} events; best of {args.rounds} rounds; "
+              f"load average {os.getloadavg()[0]:.1f} (2 cores, shared)")
         for name, rates in (("raw read, select_notifications", library),
-                            ("raw read, worker's query", lean), ("rebuild", rebuild)):
-            print(f"{name:<32} {max(rates):>10,.0f} events/s   (rounds: "
+                            ("raw read, worker's query", lean),
+                            (f"rebuild, 1 process, batch {BATCH_SIZE}", single),
+                            (f"rebuild, 2 processes, batch {args.batch_size}", double)):
+            print(f"{name:<38} {max(rates):>10,.0f} events/s   (rounds: "
                   + ", ".join(f"{r:,.0f}" for r in rates) + ")")
-        print(f"ratio rebuild / select_notifications: {max(rebuild) / max(library):.2f}")
-        print(f"ratio rebuild / worker's query:       {max(rebuild) / max(lean):.2f}")
+        print(f"ratio 2 processes / 1 process:  {max(double) / max(single):.2f}")
+        print(f"ratio 2 processes / raw read (worker's query): {max(double) / max(lean):.2f}")
         views.close()
         ledger.close()
 

@@ -19,9 +19,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from ledger import Ledger, open_ledger
 from cli.db import reading
-from ledger.settings import SettingsError
+from ledger.settings import SettingsError, load_settings
 from projections import ViewStore, ViewWorker, open_views
-from projections.worker import BATCH_SIZE, WorkerStopped
+from projections.worker import BATCH_SIZE, REBUILD_BATCH_SIZE, WorkerStopped
 
 app = typer.Typer(help="Read models (视图): follow the event log, rebuild, show status.",
                   no_args_is_help=True)
@@ -48,9 +48,19 @@ def deployment() -> Iterator[tuple[Ledger, ViewStore]]:
 
 
 @contextmanager
-def worker(batch_size: int = BATCH_SIZE) -> Iterator[ViewWorker]:
+def worker(batch_size: int = BATCH_SIZE, processes: int = 1) -> Iterator[ViewWorker]:
+    """The deployment's worker; with ``processes=2`` its rebuild projects in a child
+    process that opens the same stores anew (:mod:`projections.pipeline`)."""
     with deployment() as (ledger, views):
-        yield ViewWorker(ledger.recorder, ledger.mapper, views, batch_size)
+        yield ViewWorker(ledger.recorder, ledger.mapper, views, batch_size,
+                         opener=reopen if processes > 1 else None)
+
+
+def reopen() -> tuple[Ledger, ViewStore]:
+    """In the rebuild's child process: the deployment's ledger and views."""
+    settings = load_settings()
+    return (open_ledger(settings.database_url, settings.parameters),
+            open_views(settings.database_url, settings.redis_url))
 
 
 def progress_bar() -> Progress:
@@ -104,9 +114,14 @@ def stopped_on_poison() -> Iterator[None]:
 
 
 @app.command()
-def rebuild(batch_size: BatchSize = BATCH_SIZE) -> None:
+def rebuild(
+    batch_size: BatchSize = REBUILD_BATCH_SIZE,
+    processes: Annotated[int, typer.Option(
+        min=1, max=2, help="2: decode and project in a child process while this one writes "
+                           "the views; 1: both in one process")] = 2,
+) -> None:
     """Drop the views and rebuild them from position zero, with a progress bar."""
-    with worker(batch_size) as w, stopped_on_poison(), progress_bar() as bar:
+    with worker(batch_size, processes) as w, stopped_on_poison(), progress_bar() as bar:
         task = bar.add_task("rebuilding views", total=w.head())
 
         def advance(position: int, head: int) -> None:

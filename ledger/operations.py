@@ -83,6 +83,7 @@ class Operation:
     writes: bool = True  # False: a preview; nothing written, no Idempotency-Key
     nhsa: bool = False  # ?format=nhsa answers in the NHSA 2207 setlinfo vocabulary
     listed: bool = False  # an institution key's visit takes its level from the directory
+    designated: bool = False  # an institution key must be designated (定点) on `date`
     body: type[c.Command] | None = None  # the request body, when the command adds to it
     #                                      the caller's role (`role`), from its API key
     alert: str | None = None  # the field naming an alert the alerts report must raise now
@@ -213,11 +214,13 @@ OPERATIONS: tuple[Operation, ...] = (
         "spend", c.Spend, r.SpendResult, "/v1/spends", COUNTER, "settlements",
         "Pay a purpose from an account (个人账户支付)",
         "Pay a purpose from an account (个人账户支付), for its owner or a bound family member "
-        "(家庭共济); all or nothing.",
+        "(家庭共济); all or nothing. An institution key's institution must be designated "
+        "(定点) on ``date`` by the institution directory (定点医药机构目录), else "
+        "unknown_institution (404), institution_not_in_force or not_designated (409).",
         {"payer": "A", "purpose": "pharmacy", "amount": "35.50", "id": "S-2024-0001",
          "date": "2024-03-15"},
         Loads(accounts=("payer", "beneficiary", "shortfall_from"), transactions=("id",)),
-        op="spend", fields=("paid",), institution=True, private=True),
+        op="spend", fields=("paid",), institution=True, private=True, designated=True),
     Operation(
         "reverse", c.Reverse, r.Reversed, "/v1/reversals", COUNTER, "settlements",
         "Reverse a settlement or spend (冲正/退费)",

@@ -79,5 +79,28 @@ class EventLog:
         return [(0, originator.hex, e.originator_version, e.topic, e.state)
                 for e in recorder.select_events(originator)]
 
+    def containing(self, topic: str, needle: bytes) -> list[LogRow] | None:
+        """Every event of ``topic`` whose stored state contains ``needle``, in log order,
+        filtered by the database (None where this store cannot: the caller scans)."""
+        recorder, table = self.recorder, getattr(self.recorder, "events_table_name", "")
+        if isinstance(recorder, SQLiteApplicationRecorder):
+            with recorder.datastore.transaction(commit=False) as c:
+                c.row_factory = None
+                c.execute("SELECT rowid, originator_id, originator_version, topic, state "
+                          f"FROM {table} WHERE topic = ? AND instr(state, ?) > 0 "
+                          "ORDER BY rowid", (topic, needle))
+                return c.fetchall()
+        if isinstance(recorder, PostgresApplicationRecorder):
+            query = SQL(
+                "SELECT notification_id, replace(originator_id::text, '-', ''), "
+                "originator_version, topic, state FROM {0}.{1} "
+                "WHERE topic = %s AND position(%s::bytea in state) > 0 ORDER BY notification_id"
+            ).format(Identifier(recorder.datastore.schema), Identifier(table))
+            with recorder.datastore.get_connection() as conn, \
+                    conn.cursor(row_factory=tuple_row, binary=True) as c:
+                c.execute(query, (topic, needle))
+                return c.fetchall()
+        return None
+
     def head(self) -> int:
         return self.recorder.max_notification_id() or 0

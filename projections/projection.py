@@ -44,6 +44,8 @@ from projections.tables import (
 Key = tuple[Any, ...]
 Row = dict[str, Any]
 Lookup = Callable[[str, Sequence[Key]], dict[Key, Row]]
+#: Transactions remembered from earlier batches, so that their reversal needs no lookup.
+RECENT = 200_000
 Handler = Callable[["ViewBatch", str, dict[str, Any]], None]
 
 
@@ -104,6 +106,7 @@ class LedgerProjection:
         self.decode = decode
         self.seal = (fields or ViewFields.from_env()).seal  # birth/retirement/death dates
         self.people: dict[str, str] = {}  # account id (hex) -> person
+        self.recent: dict[str, Row] = {}  # transaction (hex) -> its row, newest last
         self.regions: dict[str, str] = {}  # person -> the account's region now
         self.flows = FlowHandlers(self.regions)  # fund monitoring views (#15)
         effects: dict[str, Handler] = {  # what an event does besides moving the balance
@@ -161,7 +164,21 @@ class LedgerProjection:
                     handler(batch, originator, decode(state))
         for person, version in versions.items():
             batch.set(ACCOUNTS.name, (person,), version=version)
+        self._remember(batch)
         return batch
+
+    def _remember(self, batch: ViewBatch) -> None:
+        """Keep the figures of the batch's new transactions (the last :data:`RECENT`): a
+        reversal in a later batch then finds them here instead of waiting for the batch's
+        write and looking it up: the row it would read, every column as stored."""
+        recent, columns = self.recent, TRANSACTIONS.columns
+        for (key,), (_, values) in batch.rows[TRANSACTIONS.name].items():
+            if "kind" in values:
+                recent[key] = {name: values.get(name) for name in columns}
+                recent[key]["aggregate_id"] = key
+        if len(recent) > RECENT:
+            for key in list(recent)[:len(recent) - RECENT]:
+                del recent[key]
 
     def _resolve_people(self, rows: Iterable[LogRow]) -> None:
         """Look up, in one go, the persons of accounts enrolled before this batch."""
@@ -282,7 +299,8 @@ class LedgerProjection:
 
     def _reversed(self, batch: ViewBatch, transaction: str, d: dict[str, Any]) -> None:
         """冲正: take the reversed transaction's figures back out of the totals."""
-        original = batch.pending(TRANSACTIONS.name, (transaction,))
+        original = batch.pending(TRANSACTIONS.name, (transaction,)) \
+            or self.recent.get(transaction)
         if original is None:
             original = self.lookup(TRANSACTIONS.name, [(transaction,)])[(transaction,)]
         batch.set(TRANSACTIONS.name, (transaction,), reversed_on=_day(d["date"]))

@@ -17,6 +17,7 @@ from ledger.queries import AccountView, PoolingView, current_cap
 from policies.book import PolicyBook
 from policies.errors import ErrorCode, LedgerError
 from policies.people import PersonFacts
+from projections.projection import Row
 from projections.stores.base import ViewStore
 from projections.tables import ACCOUNTS, BINDINGS, DAILY, FAMILY, FUNDS, POOLING, TRANSACTIONS
 
@@ -127,32 +128,39 @@ class ViewReader:
 
     def account(self, person: str, as_of: dt.date | None = None) -> AccountView:
         """The person's account as the views hold it; ``unknown_person`` if not there."""
-        row = self.views.get(ACCOUNTS.name, (person,))
+        found = self.sourced(person, as_of)
+        if found is None:
+            raise _not_in_views(person)
+        return found.value
+
+    def sourced(self, person: str, as_of: dt.date | None = None) -> Sourced[AccountView] | None:
+        """The account and the views' position, read in one statement (or one Redis round
+        trip); None when the views do not know the person."""
+        position, row, pooling_rows = self.views.account_rows(person)
         if row is None:
-            raise LedgerError(ErrorCode.UNKNOWN_PERSON,
-                              f"no person {person!r} is enrolled (in the views)", field="person")
+            return None
         facts = _facts(row, self.fields)
-        pooling = {f"{p.region}/{p.year}": p for p in self._pooling(person, facts)}
-        return AccountView(
+        pooling = {f"{p.region}/{p.year}": p for p in self._pooling(pooling_rows, facts)}
+        return Sourced(AccountView(
             person=person, region=row["region"], scheme=row["scheme"],
             has_account=bool(row["has_account"]),
             category=facts.category_on(as_of or dt.date.today()), status=row["status"],
             balance=row["balance"], version=row["version"],
             pooling=dict(sorted(pooling.items())),
-        )
+        ), "views", position)
 
     def pooling(self, person: str, region: str | None = None,
                 year: int | None = None) -> list[PoolingView]:
         """The person's yearly pooling usage (普通门诊统筹年度累计), filtered."""
-        row = self.views.get(ACCOUNTS.name, (person,))
+        _, row, pooling_rows = self.views.account_rows(person)
         if row is None:
             return []
-        return [p for p in self._pooling(person, _facts(row, self.fields))
+        return [p for p in self._pooling(pooling_rows, _facts(row, self.fields))
                 if region in (None, p.region) and year in (None, p.year)]
 
-    def _pooling(self, person: str, facts: PersonFacts) -> list[PoolingView]:
+    def _pooling(self, rows: list[Row], facts: PersonFacts) -> list[PoolingView]:
         views = []
-        for row in self.views.rows(POOLING.name, person):
+        for row in rows:
             cap = row["cap"]
             if cap is None:
                 cap = current_cap(self.book, facts, row["region"], row["year"])
@@ -230,6 +238,11 @@ class ViewReader:
         return sum(r["change"] for r in self.views.rows(DAILY.name, person) if r["day"] <= iso)
 
 
+def _not_in_views(person: str) -> LedgerError:
+    return LedgerError(ErrorCode.UNKNOWN_PERSON,
+                       f"no person {person!r} is enrolled (in the views)", field="person")
+
+
 def _facts(row: dict[str, Any], fields: ViewFields) -> PersonFacts:
     retired = fields.open(row["retired_on"] or "")
     return PersonFacts(
@@ -244,5 +257,7 @@ def read_account(ledger: Any, reader: ViewReader | None, person: str,
     """The account from the views, or from the aggregate when asked (or without views)."""
     if consistency == "strong" or reader is None:
         return Sourced(ledger.account_view(person, as_of), "aggregate")
-    position = reader.position()
-    return Sourced(reader.account(person, as_of), "views", position)
+    found = reader.sourced(person, as_of)
+    if found is None:
+        raise _not_in_views(person)
+    return found

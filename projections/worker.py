@@ -36,11 +36,15 @@ from eventsourcing.persistence import OperationalError as StoreUnavailable
 from eventsourcing.postgres import PostgresApplicationRecorder
 from psycopg.sql import SQL, Identifier
 
+from projections import pipeline
 from projections.log import EventLog, LogRow
 from projections.projection import Key, LedgerProjection, Row, state_decoder
 from projections.stores.base import StalePosition, ViewStore
 
 BATCH_SIZE = 10_000
+#: A rebuild's batches: bigger, as nobody waits for its first views (the follow loop's
+#: smaller batches keep its lag low).
+REBUILD_BATCH_SIZE = 50_000
 Progress = Callable[[int, int], None]  # (position, head)
 #: Errors of a store that does not answer (or is busy): not the event's fault, not recorded.
 UNAVAILABLE = (StoreUnavailable, psycopg.OperationalError, sqlite3.OperationalError,
@@ -100,7 +104,10 @@ class ViewWorker:
     """Applies the ledger's events to a view store, exactly once each."""
 
     def __init__(self, recorder: ApplicationRecorder, mapper: Mapper[Any], views: ViewStore,
-                 batch_size: int = BATCH_SIZE) -> None:
+                 batch_size: int = BATCH_SIZE, opener: pipeline.Opener | None = None) -> None:
+        """``opener`` opens the same stores anew (in a child process): with it, a rebuild
+        projects in a child process while this one writes (:mod:`projections.pipeline`)."""
+        self.opener = opener
         self.recorder = recorder
         self.log = EventLog(recorder)
         self.views = views
@@ -207,10 +214,16 @@ class ViewWorker:
         return self.views.lookup(table, keys)
 
     def rebuild(self, progress: Progress | None = None) -> int:
-        """Empty the views and apply every event from position zero."""
+        """Empty the views and apply every event from position zero: in two processes
+        when the worker has an ``opener``, then whatever is left (all of it without one;
+        the rest after anything unusual) with :meth:`catch_up`."""
         self.views.reset()
         self.views.record_failure(None)
-        return self.catch_up(progress)
+        applied = 0
+        if self.opener is not None:
+            applied = pipeline.run(self.views, self.opener, self.batch_size, self.head(),
+                                   progress)
+        return applied + self.catch_up(progress)
 
     def follow(self, stop: threading.Event, poll: float = 1.0,
                applied: Callable[[int], None] | None = None) -> None:

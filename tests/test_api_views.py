@@ -22,10 +22,11 @@ import json
 from collections.abc import Iterator
 
 import pytest
-from api_support import AGENCY, AUDITOR, KEYS, MEMBER_A, auth, settings
+from api_support import AGENCY, AUDITOR, HOSPITAL, KEYS, MEMBER_A, MEMBER_B, auth, settings
 from fastapi.testclient import TestClient
 
 from api import create_app
+from api import schemas as s
 from cli.projections import worker
 
 A_ROWS = [  # (event, amount, balance after) of A's movements, in recording order
@@ -126,6 +127,62 @@ def test_after_catching_up_the_views_answer_as_the_aggregate_does(deployment: Te
     assert (year["in_scope"], year["deductible_applied"], year["fund_paid"], year["cap"],
             year["cap_left"]) == ("400.00", "200.00", "160.00", "1300.00", "1140.00")
     assert client.get("/v1/people/Z").json()["code"] == "unknown_person"
+
+
+def test_the_hot_reads_bodies_are_their_models_bytes(deployment: TestClient):
+    """The balance and pooling reads write orjson from plain values (no model built): the
+    bytes are those of the documented model, every field in its order and JSON form."""
+    client = deployment
+    catch_up()
+    for person in ("A", "B"):
+        for path, model in ((f"/v1/people/{person}", s.Account),
+                            (f"/v1/people/{person}/pooling", s.Pooling)):
+            for params in ({}, {"consistency": "strong"}, {"as_of": "2024-02-01"},
+                           {"year": "2024"}, {"year": "2023"}):
+                response = client.get(path, params=params)
+                if "as_of" in params and "pooling" in path:
+                    continue
+                assert response.status_code == 200
+                assert response.headers["content-type"] == "application/json"
+                assert response.content == \
+                    model.model_validate_json(response.content).model_dump_json().encode()
+    assert client.get("/v1/people/B/pooling", params={"year": "2023"}).json()["years"] == []
+
+
+LANE_HEADERS = [  # the hot lane's plain case, and what it leaves to the route
+    auth(AGENCY), auth(AUDITOR), auth(HOSPITAL), auth(MEMBER_A), auth(MEMBER_B),
+    {"X-API-Key": AGENCY}, {"Authorization": f"bearer {AGENCY}"}, {},
+    {"Authorization": "Bearer unknown-key-0000001"}, {"Authorization": f"Basic {AGENCY}"},
+    {"Authorization": f"Basic {AGENCY}", "X-API-Key": MEMBER_A},
+    {"Authorization": f"Bearer {AGENCY} x"}, {"X-API-Key": "unknown-key-0000001"},
+]
+
+
+@pytest.mark.parametrize("headers", LANE_HEADERS)
+def test_the_hot_lane_answers_as_the_route_does(deployment: TestClient, headers: dict):
+    """Without a query the lane (:mod:`api.hot`) answers; ``?consistency=eventual`` (the
+    same read) always goes through the route: status, body and headers are the same, for
+    every key — allowed, unknown, missing, another member's — and every person."""
+    client = deployment
+    client.headers.clear()
+    catch_up()
+    for person in ("A", "B", "Z", "A%0A", "-A"):
+        for path in (f"/v1/people/{person}", f"/v1/people/{person}/pooling"):
+            lane = client.get(path, headers=headers)
+            route = client.get(path + "?consistency=eventual", headers=headers)
+            assert (lane.status_code, lane.content) == (route.status_code, route.content)
+            assert lane.status_code != 500
+            for name in ("content-type", "gongji-consistency", "www-authenticate"):
+                assert lane.headers.get(name) == route.headers.get(name)
+
+
+def test_the_hot_lane_is_counted_under_its_route(deployment: TestClient):
+    client = deployment
+    catch_up()
+    for _ in range(3):
+        assert client.get("/v1/people/A/pooling").status_code == 200
+    metrics = client.get("/metrics").text
+    assert 'route="/v1/people/{person}/pooling",status="200"' in metrics
 
 
 def test_a_lagging_view_is_labelled_with_its_position(deployment: TestClient):

@@ -11,7 +11,9 @@ from typer.testing import CliRunner
 from cli.main import app
 from conftest import JILIN, PARAMETERS
 from ledger import Ledger, open_ledger
+from ledger.ids import account_id
 from projections.audit import balance_as_of, explain, pooling_as_of
+from projections.log import EventLog
 from test_projections_views import scenario
 
 
@@ -94,3 +96,19 @@ def test_the_cli_explains_in_json_and_answers_as_of(tmp_path, monkeypatch) -> No
     assert json.loads(result.stdout)["years"][0]["fund_paid"] == "160.00"
     result = runner.invoke(app, ["audit", "balance", "nobody", "--as-of", "2024-03-15"])
     assert result.exit_code == 1 and "unknown_person" in result.output
+
+
+def test_family_payments_are_found_by_the_database_on_each_store(ledger: Ledger) -> None:
+    """The debits naming the person are picked by the store's own query (SQLite ``instr``,
+    PostgreSQL ``position``), not by reading every debit."""
+    scenario(ledger)
+    rows = explain(ledger, "B", year=2024)
+    assert [(r.account, r.transaction, r.amount) for r in rows if r.account == "A"] == [
+        ("A", "V1", -20000), ("A", "S1", -5000)]
+    found = EventLog(ledger.recorder).containing(
+        "ledger.account:Account.Debited", b'"beneficiary":"B"')
+    assert found is not None  # A's two payments for B, and B's own debit
+    assert sorted(row[1] for row in found) == sorted(
+        [account_id("A").hex] * 2 + [account_id("B").hex])
+    assert explain(ledger, "B", paid_by_family=False) == [
+        r for r in explain(ledger, "B") if r.account == "B"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -158,6 +159,17 @@ def test_the_cli_checks_the_header_before_writing_and_explains_itself(tmp_path: 
     helped = subprocess.run([GONGJI, "institutions", "import", "--help"],
                             capture_output=True, text=True)
     assert "定点医药机构目录" in helped.stdout and "valid_from" in helped.stdout
+    right = tmp_path / "directory.csv"
+    right.write_text(DIRECTORY, encoding="utf-8")
+    imported = subprocess.run([GONGJI, "institutions", "import", str(right), "--database",
+                               database], capture_output=True, text=True)
+    assert imported.returncode == 0 and "✓ Listed events stored = rows written" in imported.stdout
+    shown = subprocess.run([GONGJI, "institutions", "show", "L2", "--on", "2024-07-01",
+                            "--database", database], capture_output=True, text=True)
+    assert json.loads(shown.stdout)["in_force"]["level"] == 3
+    missing = subprocess.run([GONGJI, "institutions", "show", "NEW", "--database", database],
+                             capture_output=True, text=True)
+    assert missing.returncode == 1 and "unknown_institution" in missing.stderr
 
 
 # -- the entry in force, and the visit's level --------------------------------------------
@@ -201,6 +213,20 @@ def test_refusals_of_the_directory_say_why_and_change_nothing(
     preview = client.post("/v1/settlements/preview", headers=key(institution), json={
         "person": "A", "id": "p", "date": date, "level": 1, "in_scope": "600.00"})
     assert preview.json()["code"] == code
+
+
+@pytest.mark.parametrize("institution, date, code", [
+    ("L1", "2024-05-01", None), ("NON", "2024-05-01", "not_designated"),
+    ("OLD", "2023-01-01", "institution_not_in_force"), ("NEW", "2024-05-01",
+                                                        "unknown_institution"),
+])
+def test_an_institution_key_spends_only_while_designated(
+        client: TestClient, institution: str, date: str, code: str | None):
+    spent = client.post("/v1/spends", headers=key(institution), json={
+        "payer": "A", "purpose": "pharmacy", "amount": "35.00", "id": "s1", "date": date})
+    assert spent.json().get("code") == code
+    balance = client.get("/v1/people/A", params={"consistency": "strong"}).json()["balance"]
+    assert balance == ("165.00" if code is None else "200.00")
 
 
 def test_the_agency_keeps_the_level_it_sends(client: TestClient):
@@ -337,3 +363,45 @@ def test_an_added_region_code_is_accepted_by_the_gateway_and_the_import(
     assert import_institutions(ledger, source, tmp_path / "r.csv", table).written == 1
     entry = client.get("/v1/institutions/D1").json()["in_force"]
     assert (entry["region"], entry["admdvs"]) == ("suizhou", "421381")
+
+
+# -- the directory's events beside the rest ----------------------------------------------
+
+
+def test_the_views_and_the_audit_take_the_directorys_events_in_their_stride(tmp_path: Path):
+    """A store with directory entries, a changed entry and institution settlements: the
+    views rebuild and ``gongji audit verify`` re-prices each settlement at its recorded
+    (directory) level and finds nothing wrong."""
+    database = str(tmp_path / "gongji.db")
+    settings = Settings(database_url=database,
+                        api_keys=json.dumps({**KEYS, **INSTITUTION_KEYS}))
+    with TestClient(create_app(settings)) as client:
+        client.headers.update(auth(AGENCY))
+        list_directory(client, DIRECTORY)
+        client.post("/v1/people", json={"person": "A", "region": "suizhou",
+                                        "birth_date": "1980-01-01"}).raise_for_status()
+        assert settle(client, "L2", "v1", "2024-06-01", level=2).json()["fund_paid"] == "70.00"
+        list_directory(client, DIRECTORY.replace("二级医院,suizhou,2", "二级医院,suizhou,1"))
+        # the deductible met by v1, level 1 now: 80% of the whole 600.00
+        assert settle(client, "L2", "v2", "2024-06-02").json()["fund_paid"] == "480.00"
+    env = {"GONGJI_DATABASE_URL": database}
+    for command in (["projections", "rebuild"], ["audit", "verify"]):
+        done = subprocess.run([GONGJI, *command], capture_output=True, text=True,
+                              env={**os.environ, **env})
+        assert done.returncode == 0, (command, done.stdout, done.stderr)
+
+
+@pytest.mark.postgres
+def test_the_directory_on_postgresql(postgres_url: str):
+    settings = Settings(database_url=postgres_url,
+                        api_keys=json.dumps({**KEYS, **INSTITUTION_KEYS}))
+    with TestClient(create_app(settings)) as client:
+        client.headers.update(auth(AGENCY))
+        assert list_directory(client, DIRECTORY).written == 5
+        assert list_directory(client, DIRECTORY).already == 5
+        client.post("/v1/people", json={"person": "A", "region": "suizhou",
+                                        "birth_date": "1980-01-01"}).raise_for_status()
+        assert settle(client, "L2", "v1", "2024-07-01", level=3).json()["fund_paid"] == "60.00"
+        assert [i["code"] for i in client.get("/v1/institutions", params={
+            "region": "suizhou"}).json()["institutions"]] == ["L1", "L2", "NON", "OLD"]
+        assert settle(client, "NON", "v2").json()["code"] == "not_designated"

@@ -13,9 +13,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
+from uuid import UUID
 
+from eventsourcing.persistence import StoredEvent
 from eventsourcing.utils import get_topic
 
 from ledger.account import Account
@@ -23,6 +26,7 @@ from ledger.ids import account_id
 from ledger.movement import KINDS
 from projections.audit.as_of import checked_movement
 from projections.audit.reading import Unreadable, account_events
+from projections.log import EventLog, LogRow
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +47,7 @@ class ExplainedEvent:
 
 _DETAIL = ("month", "base", "year", "kind", "beneficiary", "purpose", "reason", "member",
            "relation", "region", "to_region", "from_region", "scheme", "rate",
-           "eligible_in_scope", "deductible_applied", "fund_paid", "over_cap")
+           "eligible_in_scope", "deductible_applied", "fund_paid", "over_cap", "payouts")
 
 
 UNREADABLE = "Unreadable"
@@ -51,8 +55,10 @@ FOR_WHOM = KINDS["Debited"].counterparty or ""  # the person an account payment 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 
 
-def explain(ledger: Any, person: str, year: int | None = None) -> list[ExplainedEvent]:
-    """Every event touching ``person`` (optionally those of business ``year``), in order."""
+def explain(ledger: Any, person: str, year: int | None = None,
+            paid_by_family: bool = True) -> list[ExplainedEvent]:
+    """Every event touching ``person`` (optionally those of business ``year``), in order;
+    without ``paid_by_family``, the person's own account's alone (no search of the log)."""
     rows: list[ExplainedEvent] = []
     balance: int | None = 0
     for read in account_events(ledger, person):
@@ -69,7 +75,8 @@ def explain(ledger: Any, person: str, year: int | None = None) -> list[Explained
             continue
         balance = after
         rows.append(row)
-    rows += _paid_by_family(ledger, person)
+    if paid_by_family:
+        rows += _paid_by_family(ledger, person)
     rows.sort(key=lambda r: r.recorded_at)
     if year is None:
         return rows
@@ -117,45 +124,58 @@ def _row(ledger: Any, person: str, event: Any, move: tuple[dt.date, int] | None,
 
 def _paid_by_family(ledger: Any, person: str) -> list[ExplainedEvent]:
     """Debits of other accounts for ``person`` (their counterparty, :mod:`ledger.movement`),
-    found by scanning the log (events alone)."""
-    own = account_id(person)
+    found in the log (events alone): on a plain store the database picks the debits naming
+    the person; encrypted, every debit is read."""
     plain = ledger.mapper.cipher is None and ledger.mapper.compressor is None
     needle = (json.dumps(FOR_WHOM) + ":" + json.dumps(person, ensure_ascii=False)).encode()
-    topic, rows, start, payers = get_topic(Account.Debited), [], 0, {}
+    topic, rows, payers = get_topic(Account.Debited), [], {}
+    for row in _debits(ledger, topic, needle if plain else None):
+        if row[1] == account_id(person).hex:
+            continue
+        try:
+            found = _paid_for(ledger, person, row, payers)
+        except Exception as error:  # may have been a payment for the person: say so
+            rows.append(unreadable_row(Unreadable.of(row, error), payers.get(row[1], "?"),
+                                       _EPOCH))
+            continue
+        if found is not None:
+            rows.append(found)
+    return rows
+
+
+def _debits(ledger: Any, topic: str, needle: bytes | None) -> Iterator[LogRow]:
+    log = EventLog(ledger.recorder)
+    found = log.containing(topic, needle) if needle is not None else None
+    if found is not None:
+        yield from found
+        return
+    start = 0
     while True:
         batch = ledger.recorder.select_notifications(start, 10_000, topics=[topic],
                                                       inclusive_of_start=False)
         for n in batch:
-            if n.originator_id == own or (plain and needle not in n.state):
-                continue
-            try:
-                row = _paid_for(ledger, person, n, payers)
-            except Exception as error:  # may have been a payment for the person: say so
-                bad = Unreadable.of((n.id, n.originator_id.hex, n.originator_version, n.topic,
-                                     n.state), error)
-                rows.append(unreadable_row(bad, payers.get(n.originator_id, "?"), _EPOCH))
-                continue
-            if row is not None:
-                rows.append(row)
+            if needle is None or needle in n.state:
+                yield (n.id, n.originator_id.hex, n.originator_version, n.topic, n.state)
         if len(batch) < 10_000:
-            return rows
+            return
         start = batch[-1].id
 
 
-def _paid_for(ledger: Any, person: str, stored: Any,
-              payers: dict[Any, str]) -> ExplainedEvent | None:
-    event = ledger.mapper.to_domain_event(stored)
+def _paid_for(ledger: Any, person: str, row: LogRow,
+              payers: dict[str, str]) -> ExplainedEvent | None:
+    _, originator, version, topic, state = row
+    event = ledger.mapper.to_domain_event(StoredEvent(UUID(originator), version, topic,
+                                                      bytes(state)))
     if getattr(event, FOR_WHOM) != person:
         return None
-    if stored.originator_id not in payers:
-        payers[stored.originator_id] = next(iter(ledger.events.get(stored.originator_id,
-                                                                   limit=1))).person
+    if originator not in payers:
+        payers[originator] = next(iter(ledger.events.get(UUID(originator), limit=1))).person
     amount = event.amount
     if type(amount) is not int or not isinstance(event.timestamp, dt.datetime):
         raise TypeError(f"amount {amount!r} is not fen")
     return ExplainedEvent(
         version=event.originator_version, recorded_at=event.timestamp,
-        date=event.date, event="Debited", account=payers[stored.originator_id],
+        date=event.date, event="Debited", account=payers[originator],
         amount=-amount, balance_after=None, transaction=event.transaction_id,
         articles=(event.article,),
         detail={"kind": event.kind, "purpose": event.purpose, "paid_for": person},

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from projections.projection import Key, Row, ViewBatch
-from projections.tables import ACCOUNTS, BY_NAME, TABLES, Table
+from projections.tables import ACCOUNTS, BY_NAME, POOLING, TABLES, Table
 
 TRACKING_NAME = "Ledger/views"
 
@@ -68,6 +68,16 @@ class ViewStore(ABC):
 
     def get(self, table: str, key: Key) -> Row | None:
         return self.lookup(table, [key]).get(key)
+
+    def account_rows(self, person: str) -> tuple[int, Row | None, list[Row]]:
+        """The balance read (余额查询): the position, ``person``'s account row (None if the
+        views do not know them) and their pooling rows, all as of one moment.
+
+        The API's hot path: the SQL and Redis stores answer it with one statement or one
+        round trip; this generic version (the memory store's) reads three times.
+        """
+        position = self.position()
+        return position, self.get(ACCOUNTS.name, (person,)), self.rows(POOLING.name, person)
 
     def dump(self) -> dict[str, list[Row]]:
         """Every row of every view, sorted by key: what ``audit verify`` compares."""

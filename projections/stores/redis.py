@@ -24,7 +24,7 @@ import redis
 
 from projections.projection import Key, Row, ViewBatch
 from projections.stores.base import StalePosition, ViewStore, complete
-from projections.tables import BY_NAME, INT
+from projections.tables import ACCOUNTS, BY_NAME, INT, POOLING, Table
 
 APPLY = """
 local meta = KEYS[1]
@@ -41,6 +41,20 @@ for _, row in ipairs(cjson.decode(ARGV[4])) do
 end
 redis.call('HSET', meta, 'position', ARGV[2], 'generation', generation)
 return 1
+"""
+
+#: The balance read in one round trip: position, the account's hash, its pooling hashes.
+READ = """
+local meta = redis.call('HMGET', KEYS[1], 'position', 'generation')
+local base = ARGV[1] .. ':' .. (meta[2] or '0') .. ':'
+local account = redis.call('HGETALL', base .. 'accounts:' .. ARGV[2])
+local pooling = {}
+if #account > 0 then
+  for _, key in ipairs(redis.call('SMEMBERS', base .. 'pooling:by:' .. ARGV[3])) do
+    pooling[#pooling + 1] = redis.call('HGETALL', key)
+  end
+end
+return {meta[1] or '0', account, pooling}
 """
 
 RESET = """
@@ -61,6 +75,7 @@ class RedisViews(ViewStore):
         self.meta = f"{prefix}:meta"
         self._apply = self.client.register_script(APPLY)
         self._reset = self.client.register_script(RESET)
+        self._account = self.client.register_script(READ)
 
     def _state(self) -> tuple[int, str]:
         position, generation = self.client.hmget(self.meta, "position", "generation")
@@ -120,6 +135,16 @@ class RedisViews(ViewStore):
         rows = self._read(table, [self._row_key(generation, table, key) for key in keys])
         return {tuple(row[k] for k in names): row for row in rows}
 
+    def account_rows(self, person: str) -> tuple[int, Row | None, list[Row]]:
+        """One round trip: a Lua script (see :meth:`ViewStore.account_rows`)."""
+        position, account, pooling = self._account(keys=[self.meta], args=[
+            self.prefix, json.dumps([person], ensure_ascii=False),
+            json.dumps(person, ensure_ascii=False)])
+        if not account:
+            return int(position), None, []
+        return (int(position), _typed(ACCOUNTS, account),
+                [_typed(POOLING, flat) for flat in pooling])
+
     def rows(self, table: str, first: Any = None) -> list[Row]:
         generation = self._state()[1]
         index = (f"{self.prefix}:{generation}:{table}:all" if first is None
@@ -138,6 +163,13 @@ class RedisViews(ViewStore):
 
     def close(self) -> None:
         self.client.close()
+
+
+def _typed(table: Table, flat: list[str]) -> Row:
+    """A row from a flat ``HGETALL`` reply (name, value, name, value, …)."""
+    types = table.types()
+    return complete(table, {name: int(value) if types[name] == INT else value
+                            for name, value in zip(flat[::2], flat[1::2])})
 
 
 def _chunks(items: Any, size: int = 1000) -> Any:

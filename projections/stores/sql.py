@@ -10,8 +10,10 @@ are named so that they cannot collide.
 from __future__ import annotations
 
 import json
+import sqlite3
+import threading
 from collections.abc import Iterator, Sequence
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 from eventsourcing.persistence import InfrastructureFactory
@@ -22,7 +24,7 @@ from eventsourcing.utils import Environment
 from ledger.adapters.store import init_lock, store_env
 from projections.projection import Key, Row, ViewBatch
 from projections.stores.base import TRACKING_NAME, StalePosition, ViewStore
-from projections.tables import ACCOUNTS, BY_NAME, INT, TABLES, TEXT, Table
+from projections.tables import ACCOUNTS, BY_NAME, INT, POOLING, TABLES, TEXT, Table
 
 LOOKUP_CHUNK = 500
 #: The worker's status beside the views (not a view: a rebuild keeps it): ``failure`` → JSON.
@@ -41,6 +43,10 @@ class SQLViews(ViewStore):
 
     def _transaction(self, *, commit: bool) -> AbstractContextManager[Any]:
         return self.datastore.transaction(commit=commit)  # type: ignore[attr-defined]
+
+    def _reading(self) -> AbstractContextManager[Any]:
+        """A cursor for one read-only statement (the balance read's)."""
+        return self._transaction(commit=False)
 
     def table_name(self, table: Table) -> str:
         return f"gongji_view_{table.name}"
@@ -68,6 +74,17 @@ class SQLViews(ViewStore):
         return (f"INSERT INTO {self.table_name(table)} AS v ({', '.join(columns)}) "
                 f"VALUES {', '.join([row] * rows)} "
                 f"ON CONFLICT ({', '.join(table.key_names)}) DO UPDATE SET {', '.join(updates)}")
+
+    def _account_read(self) -> str:
+        """The balance read in one statement: the tracking position, the account row and
+        its pooling rows (one result row per pooling row; one with NULLs when none)."""
+        columns = ["t.notification_id AS at_position",
+                   *(f"a.{c} AS a_{c}" for c in ACCOUNTS.columns),
+                   *(f"p.{c} AS p_{c}" for c in POOLING.columns)]
+        return (f"SELECT {', '.join(columns)} FROM {self.tracking_name()} t "
+                f"LEFT JOIN {self.table_name(ACCOUNTS)} a ON a.person = {self.mark} "
+                f"LEFT JOIN {self.table_name(POOLING)} p ON p.person = a.person "
+                f"WHERE t.application_name = {self.mark}")
 
     def _create_views(self, c: Any) -> None:
         for table in (*TABLES, STATUS):
@@ -124,6 +141,24 @@ class SQLViews(ViewStore):
             c.execute(f"SELECT * FROM {self.table_name(ACCOUNTS)} WHERE {' AND '.join(where)} "
                       f"ORDER BY {person} LIMIT {m}", (*params, limit))
             return [dict(row) for row in c.fetchall()]
+
+    def account_rows(self, person: str) -> tuple[int, Row | None, list[Row]]:
+        """One statement (see :meth:`ViewStore.account_rows`)."""
+        statement = self.__dict__.get("_account_statement")
+        if statement is None:
+            statement = self.__dict__["_account_statement"] = self._account_read()
+        with self._reading() as c:
+            c.execute(statement, (person, TRACKING_NAME))
+            found = c.fetchall()
+        if not found:
+            return 0, None, []
+        first = found[0]
+        if first["a_person"] is None:
+            return first["at_position"], None, []
+        account = {c: first[f"a_{c}"] for c in ACCOUNTS.columns}
+        pooling = [{c: row[f"p_{c}"] for c in POOLING.columns}
+                   for row in found if row["p_person"] is not None]
+        return first["at_position"], account, pooling
 
     def failure(self) -> dict[str, Any] | None:
         with self._transaction(commit=False) as c:
@@ -191,6 +226,31 @@ class SQLiteViews(SQLViews, SQLiteTrackingRecorder):
     """Views in the SQLite file of the events."""
 
     table_options = " WITHOUT ROWID"  # one b-tree per table: rows live in the key's index
+
+    @contextmanager
+    def _reading(self) -> Iterator[Any]:
+        """A file's one-statement reads skip the pool and ``BEGIN``/``ROLLBACK``: each
+        thread keeps its own autocommit connection, where one ``SELECT`` is its own
+        consistent snapshot (WAL). Half the cost of the balance read. An in-memory
+        database goes through the pool (its readers and writers must take turns)."""
+        pool = self.datastore.pool  # type: ignore[attr-defined]
+        if pool.is_sqlite_memory_mode:
+            with self._transaction(commit=False) as c:
+                yield c
+            return
+        local = self.__dict__.setdefault("_readers", threading.local())
+        connection = getattr(local, "connection", None)
+        if connection is None:
+            connection = local.connection = sqlite3.connect(
+                pool.db_name, uri=True, check_same_thread=False, isolation_level=None)
+            connection.row_factory = sqlite3.Row
+            self.__dict__.setdefault("_reader_connections", []).append(connection)
+        yield connection.cursor()
+
+    def close(self) -> None:
+        for connection in self.__dict__.pop("_reader_connections", []):
+            connection.close()
+        super().close()
 
     def create_table(self) -> None:
         super().create_table()

@@ -1,0 +1,17 @@
+"""The baseline server of ``bench/api_load.py``: one constant JSON answer, nothing else.
+
+Run by uvicorn as ``gongji serve`` runs the API (one worker, httptools, uvloop), it is the
+floor of the server and the load client on this machine: what any route costs at least.
+"""
+
+from __future__ import annotations
+
+BODY = b'{"status":"ok"}'
+HEADERS = [(b"content-type", b"application/json"), (b"content-length", str(len(BODY)).encode())]
+
+
+async def app(scope, receive, send) -> None:  # noqa: ANN001 - a bare ASGI callable
+    if scope["type"] != "http":
+        return
+    await send({"type": "http.response.start", "status": 200, "headers": HEADERS})
+    await send({"type": "http.response.body", "body": BODY})

@@ -1,0 +1,91 @@
+"""The two-process rebuild (projections.pipeline) gives the views of the one-process one.
+
+A random history of several people (credits, visits paid own or by family, spends,
+reversals late in the log, a year end) is rebuilt both ways with tiny batches, so that
+reversals and bindings cross batch boundaries; the views are compared row for row, with
+each other and with a recompute in memory. With the recent-transactions memory shrunk to
+one, every reversal of an earlier batch's transaction goes through the child's lookup,
+which must wait for the parent to have written that batch.
+"""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from conftest import PARAMETERS
+from ledger import Ledger, open_ledger
+from ledger.commands import (
+    BindFamilyMember,
+    CloseYear,
+    EnrollPerson,
+    FamilyPay,
+    RecordContribution,
+    Reverse,
+    SettleVisit,
+    Spend,
+)
+from projections import ViewWorker, open_views, pipeline
+from projections import projection as projection_module
+from projections.stores.base import ViewStore
+from test_projections_views import database_of, recompute, views  # noqa: F401 - fixture
+
+
+def history(ledger: Ledger, seed: int = 3, people: int = 8) -> None:
+    rng = random.Random(seed)
+    visits: list[str] = []
+    for i in range(people):
+        ledger.enroll(EnrollPerson(person=f"P{i}", region=rng.choice(["suizhou", "nanchang"]),
+                                   birth_date="1975-05-01"))
+        for month in range(1, 4):
+            ledger.credit_contribution(RecordContribution(
+                person=f"P{i}", month=f"2024-{month:02d}", base=f"{rng.randint(3, 9)}000.00"))
+        ledger.spend(Spend(payer=f"P{i}", purpose="pharmacy", amount="5.00", id=f"S{i}",
+                           date="2024-03-20"))
+        if i % 2:
+            ledger.bind_family_member(BindFamilyMember(
+                owner=f"P{i - 1}", member=f"P{i}", relation="spouse", date="2024-01-01"))
+        for v in range(2):
+            visit = f"V{i}-{v}"
+            pay = FamilyPay(family=f"P{i - 1}") if i % 2 and v == 0 else "own"
+            ledger.settle_visit(SettleVisit(person=f"P{i}", id=visit, date=f"2024-0{v + 4}-02",
+                                            level=rng.randint(1, 3),
+                                            in_scope=f"{rng.randint(100, 900)}.00", pay=pay))
+            visits.append(visit)
+    for visit in visits[::3]:  # reversed long after they were recorded
+        ledger.reverse(Reverse(id=visit, date="2024-11-20"))
+    ledger.reverse(Reverse(id="S1", date="2024-11-21"))
+    ledger.close_year(CloseYear(year=2024))
+
+
+@pytest.mark.parametrize("recent", [projection_module.RECENT, 1])
+def test_two_processes_rebuild_the_views_of_one(ledger: Ledger, views: ViewStore,
+                                                recent: int,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(projection_module, "RECENT", recent)
+    history(ledger)
+    head = ledger.recorder.max_notification_id()
+    url = database_of(ledger)
+    redis_url = _redis_url(views) if views.kind == "redis" else None
+
+    def reopen():  # noqa: ANN202 - runs in the child process
+        return open_ledger(url, PARAMETERS), open_views(url, redis_url)
+
+    one = ViewWorker(ledger.recorder, ledger.mapper, views, batch_size=7)
+    assert one.rebuild() == head
+    by_one = views.dump()
+
+    views.reset()
+    assert pipeline.run(views, reopen, 7, head) == head  # the child did all of it
+    assert views.position() == head
+    assert views.dump() == by_one == recompute(ledger)
+
+    two = ViewWorker(ledger.recorder, ledger.mapper, views, batch_size=11, opener=reopen)
+    assert two.rebuild() == head
+    assert views.dump() == by_one
+
+
+def _redis_url(views: ViewStore) -> str:
+    kwargs = views.client.connection_pool.connection_kwargs  # type: ignore[attr-defined]
+    return f"redis://{kwargs['host']}:{kwargs['port']}/{kwargs['db']}"
