@@ -20,6 +20,7 @@ from typing import Any
 from eventsourcing.utils import get_topic
 
 from ledger.account import Account
+from ledger.movement import KINDS, MOVING, Kind
 from ledger.transaction import Settlement
 from projections.tables import INSTITUTIONS, STATEMENT
 
@@ -47,10 +48,16 @@ OUTFLOWS = {
     "out.inheritance": "inheritance payouts (继承支付)",
 }
 FUND, OVER_CAP, CAPPED, CASH = "fund", "pool.over_cap", "pool.capped", "pool.cash"
-
-
-def _day(value: dict[str, str]) -> str:
-    return value["_data_"]
+#: The line of each kind of balance movement; an account payment's (``Debited``) depends
+#: on what it paid for and whom (:meth:`FlowHandlers._paid_line`).
+LINE_OF = {
+    "ContributionCredited": "in.contribution", "AllotmentCredited": "in.allotment",
+    "LumpSumCredited": "in.lump_sum", "TransferredIn": "in.transfer_in",
+    "InterestCredited": "in.interest", "DebitRestored": "in.restored",
+    "TransferredOut": "out.transfer_out", "EmigrationPaidOut": "out.emigration",
+    "InheritancePaidOut": "out.inheritance",
+}
+FOR_WHOM = KINDS["Debited"].counterparty or ""  # the person an account payment was for
 
 
 def _month(day: str) -> tuple[int, int]:
@@ -65,22 +72,22 @@ class FlowHandlers:
         self.regions = regions
 
     def account_handlers(self) -> dict[str, Handler]:
-        month, dated = self._month_credit, self._dated
-        return {
-            get_topic(Account.ContributionCredited): lambda b, p, d: month(b, p, d, "in.contribution"),
-            get_topic(Account.AllotmentCredited): lambda b, p, d: month(b, p, d, "in.allotment"),
-            get_topic(Account.LumpSumCredited): lambda b, p, d: dated(b, p, d, "in.lump_sum"),
-            get_topic(Account.DebitRestored): lambda b, p, d: dated(b, p, d, "in.restored"),
-            get_topic(Account.InterestCredited): self._interest,
-            get_topic(Account.Debited): self._debited,
-            get_topic(Account.TransferredOut):
-                lambda b, p, d: dated(b, p, d, "out.transfer_out"),
-            get_topic(Account.TransferredIn): self._transferred_in,
-            get_topic(Account.EmigrationPaidOut):
-                lambda b, p, d: dated(b, p, d, "out.emigration"),
-            get_topic(Account.InheritancePaidOut):
-                lambda b, p, d: dated(b, p, d, "out.inheritance"),
-        }
+        """One handler per kind of balance movement (:data:`ledger.movement.MOVING`): its
+        line, in the month of its value date, in the region the account is in then."""
+        return {get_topic(getattr(Account, name)): self._mover(name, kind)
+                for name, kind in MOVING.items()}
+
+    def _mover(self, name: str, kind: Kind) -> Handler:
+        day, line = kind.stored_day, LINE_OF.get(name)
+
+        def moved(batch: Batch, person: str, d: dict[str, Any]) -> None:
+            if kind.region is not None:  # a transfer in: the new region from now on
+                self.regions[person] = d[kind.region]
+            year, month = _month(day(d))
+            self.line(batch, self.regions[person], year, month,
+                      line or self._paid_line(person, d), d["amount"])
+
+        return moved
 
     # -- the statement's lines -----------------------------------------------------------
 
@@ -91,34 +98,16 @@ class FlowHandlers:
         added["amount"] = added.get("amount", 0) + amount
         added["count"] = added.get("count", 0) + count
 
-    def _month_credit(self, batch: Batch, person: str, d: dict[str, Any], line: str) -> None:
-        year, month = _month(d["month"])
-        self.line(batch, self.regions[person], year, month, line, d["amount"])
-
-    def _dated(self, batch: Batch, person: str, d: dict[str, Any], line: str) -> None:
-        year, month = _month(_day(d["date"]))
-        self.line(batch, self.regions[person], year, month, line, d["amount"])
-
-    def _interest(self, batch: Batch, person: str, d: dict[str, Any]) -> None:
-        # value date: the 1st of January after the year (as the balance views)
-        self.line(batch, self.regions[person], d["year"] + 1, 1, "in.interest", d["amount"])
-
-    def _transferred_in(self, batch: Batch, person: str, d: dict[str, Any]) -> None:
-        self.regions[person] = d["region"]
-        self._dated(batch, person, d, "in.transfer_in")
-
-    def _debited(self, batch: Batch, person: str, d: dict[str, Any]) -> None:
-        """An account payment: own visit, own pharmacy or other spend, or family (共济)."""
-        if d["beneficiary"] != person:
-            line = f"out.family.{d['purpose']}"
-        elif d["kind"] == "visit":
-            line = "out.settlement"
-        elif d["purpose"] == "pharmacy":
-            line = "out.pharmacy"
-        else:
-            line = f"out.spend.{d['purpose']}"
-        year, month = _month(_day(d["date"]))
-        self.line(batch, self.regions[person], year, month, line, d["amount"])
+    @staticmethod
+    def _paid_line(person: str, d: dict[str, Any]) -> str:
+        """An account payment's line: own visit, own pharmacy or other spend, or family (共济)."""
+        if d[FOR_WHOM] != person:
+            return f"out.family.{d['purpose']}"
+        if d["kind"] == "visit":
+            return "out.settlement"
+        if d["purpose"] == "pharmacy":
+            return "out.pharmacy"
+        return f"out.spend.{d['purpose']}"
 
     # -- visits: the pooling fund and the institutions -------------------------------------
 
