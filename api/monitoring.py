@@ -4,7 +4,8 @@
   balances; JSON, or CSV / XLSX by ``?format=`` or the ``Accept`` header;
 - ``GET /v1/reports/institutions``: institution indicators and flags (nanchang art. 42);
 - ``GET /v1/reports/alerts``: account-use alerts and their reviews (suizhou art. 25);
-- ``POST /v1/reports/alert-reviews``: record a review (an ``AlertReviewed`` event).
+- ``POST /v1/reports/alert-reviews``: record a review (an ``AlertReviewed`` event); its
+  route is the operation table's (:mod:`api.writes`), with :func:`require_raised`.
 
 All read the views (:mod:`projections.monitoring`) and say their position.
 """
@@ -21,9 +22,6 @@ from pydantic import BaseModel, Field
 from api.auth import Principal, allow
 from api.params import OptionalQueryYear, QueryYear
 from api.problems import documented
-from api.writes import IdempotencyKey, execute
-from ledger.operations import BY_COMMAND
-from ledger.reviews import AlertReviewRequest, ReviewAlert
 from ledger.settings import SettingsError
 from policies.errors import ErrorCode, LedgerError
 from policies.money import format_fen
@@ -34,7 +32,6 @@ from projections.monitoring.settings import Thresholds, load_thresholds
 from projections.monitoring.statement import COLUMNS, statements, table_rows, tie_out
 
 router = APIRouter(prefix="/v1/reports", tags=["reports"])
-REVIEW = BY_COMMAND[ReviewAlert]  # its entry in the operation table
 Monitoring = Annotated[Principal, Depends(allow("agency", "auditor"))]
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CSV = "text/csv; charset=utf-8"
@@ -229,18 +226,6 @@ def institutions(request: Request, who: Monitoring, region: RegionQuery, year: Q
                           if k in FlagOut.model_fields}) for f in ind.flags(rows, rules)])
 
 
-class ReviewOut(BaseModel):
-    """A recorded review (复核记录)."""
-
-    review: str
-    alert: str
-    outcome: str
-    note: str
-    reviewer: str
-    role: str
-    date: str
-
-
 class AlertOut(BaseModel):
     """An account-use alert (个人账户使用预警); it never blocked a payment."""
 
@@ -284,18 +269,12 @@ def alerts(request: Request, who: Monitoring,
                        position=position)
 
 
-@router.post("/alert-reviews", response_model=ReviewOut,
-             responses=documented(401, 403, 409, 422),
-             summary=REVIEW.summary, description=REVIEW.description)
-def review_alert(request: Request, body: AlertReviewRequest, who: Monitoring,
-                 key: IdempotencyKey = None) -> Any:
+def require_raised(request: Request, alert: str) -> None:
+    """A review names an alert that the alerts report raises now (``invalid_input``)."""
     rules = _thresholds().alerts
     views = request.app.state.services.readers.views.views
-    if body.alert not in {a.id for a in alert_rules.alerts(views, rules)}:
+    if alert not in {a.id for a in alert_rules.alerts(views, rules)}:
         raise LedgerError(ErrorCode.INVALID_INPUT,
-                          f"no alert {body.alert!r} is raised now; list them at "
+                          f"no alert {alert!r} is raised now; list them at "
                           "GET /v1/reports/alerts", field="alert",
-                          message_zh=f"当前没有编号为 {body.alert} 的预警；请查看 GET /v1/reports/alerts")
-    command = ReviewAlert(**body.model_dump(mode="json"), role=who.role)
-    return execute(request, who, command, key, lambda result: ReviewOut(**result),
-                   REVIEW.method)
+                          message_zh=f"当前没有编号为 {alert} 的预警；请查看 GET /v1/reports/alerts")

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any, Literal
+from dataclasses import asdict, dataclass
+from typing import Any, Literal, get_type_hints
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from ledger import results as r
 from ledger.queries import AccountView, EventView, PoolingView
@@ -165,6 +165,11 @@ class YearClosedOut(Out):
     interest: str
 
 
+#: A recorded review (复核记录): the ledger's record, field for field.
+ReviewOut = create_model("ReviewOut", __base__=Out, __doc__="A recorded review (复核记录).",
+                         **{name: (kind, ...) for name, kind in get_type_hints(r.Reviewed).items()})
+
+
 @dataclass(frozen=True, slots=True)
 class Answer:
     """How a ledger result answers a write: the response model, and how to build it from
@@ -189,6 +194,7 @@ ANSWERS: dict[type, Answer] = {
         payouts={name: format_fen(v) for name, v in res.payouts.items()})),
     r.YearClosed: Answer(YearClosedOut, lambda cmd, res: YearClosedOut(
         closed=res.closed, accounts=res.accounts, interest=format_fen(res.interest))),
+    r.Reviewed: Answer(ReviewOut, lambda cmd, res: ReviewOut(**asdict(res))),
 }
 #: A visit's answer in the NHSA 2207 vocabulary (``?format=nhsa``).
 NHSA_VISIT = Answer(NhsaSetlInfo, lambda cmd, res: NhsaSetlInfo.of(cmd.id, res))

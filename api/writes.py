@@ -24,6 +24,7 @@ from starlette.exceptions import HTTPException
 from api import schemas as s
 from api.auth import Principal, allow, may_read, require_institution, require_person
 from api.idempotency import once
+from api.monitoring import require_raised
 from api.problems import documented
 from ledger import commands as c
 from ledger.directory import entry_in_force, listed_visit
@@ -96,6 +97,10 @@ def own_result(request: Request, principal: Principal, id: str,
 def admit(request: Request, who: Principal, op: Operation, cmd: Any) -> Any:
     """The command as the caller may send it, after the entry's checks of its scope beyond
     its role (403 otherwise); an institution's gets its institution id."""
+    if op.body is not None:  # the command records the key's role
+        cmd = op.command(**cmd.model_dump(mode="json"), role=who.role)
+    if op.alert is not None:
+        require_raised(request, getattr(cmd, op.alert))
     if op.member is not None:
         require_person(who, getattr(cmd, op.member))
     if op.member_pays_own and who.role == "member" and isinstance(cmd.pay, c.FamilyPay):
@@ -140,7 +145,7 @@ def route(router: APIRouter, op: Operation) -> None:
     parameter = inspect.Parameter
     signature = [
         parameter("request", parameter.POSITIONAL_OR_KEYWORD, annotation=Request),
-        parameter("cmd", parameter.POSITIONAL_OR_KEYWORD, annotation=op.command),
+        parameter("cmd", parameter.POSITIONAL_OR_KEYWORD, annotation=op.body or op.command),
         parameter("who", parameter.POSITIONAL_OR_KEYWORD,
                   annotation=Annotated[Principal, Depends(allow(*op.roles))]),
     ]
@@ -155,19 +160,17 @@ def route(router: APIRouter, op: Operation) -> None:
     if op.nhsa:
         model = model | s.NHSA_VISIT.model
     router.add_api_route(
-        op.path, endpoint, methods=["POST"], name=op.operation_name, response_model=model,
+        op.path, endpoint, methods=[op.verb], name=op.operation_name, response_model=model,
         tags=[op.tag], summary=op.summary, description=op.description,
         openapi_extra={"requestBody": {"content": {"application/json": {
             "example": op.example}}}})
-
 
 
 def write_router(operations: Iterable[Operation] = OPERATIONS) -> APIRouter:
     """A router with the route of every operation."""
     router = APIRouter(responses=documented(401, 403, 404, 409, 422))
     for op in operations:
-        if op.routed:
-            route(router, op)
+        route(router, op)
     return router
 
 

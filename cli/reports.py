@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from dataclasses import asdict
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Optional
@@ -315,4 +316,4 @@ def review_alert(
         except LedgerError as error:
             err.print(f"gongji: {error}", markup=False)
             raise typer.Exit(1) from None
-    typer.echo(json.dumps(recorded, ensure_ascii=False))
+    typer.echo(json.dumps(asdict(recorded), ensure_ascii=False))

@@ -19,7 +19,7 @@ from typing import Any
 
 from ledger import commands as c
 from ledger import results as r
-from ledger.reviews import ReviewAlert
+from ledger.reviews import AlertReviewRequest, ReviewAlert
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +29,7 @@ class Loads:
 
     accounts: tuple[str, ...] = ()
     transactions: tuple[str, ...] = ()
+    reviews: tuple[str, ...] = ()  # alert reviews, by review id
     every_account: bool = False  # the year end: every account (of ``region``, if given)
 
     def people(self, command: c.Command) -> list[str]:
@@ -38,6 +39,9 @@ class Loads:
     def transaction_ids(self, command: c.Command) -> list[str]:
         """The client ids of the transactions ``command`` names."""
         return _named(command, self.transactions)
+
+    def review_ids(self, command: c.Command) -> list[str]:
+        return _named(command, self.reviews)
 
 
 def _named(command: c.Command, fields: tuple[str, ...]) -> list[str]:
@@ -58,7 +62,7 @@ class Operation:
     method: str  # the Ledger method that runs it
     command: type[c.Command]
     result: type  # the record the method returns (ledger.results)
-    path: str  # its HTTP route (POST)
+    path: str  # its HTTP route
     roles: tuple[str, ...]  # API key roles allowed (api.keys.Role)
     tag: str  # its group on the OpenAPI page
     summary: str  # one line, English with the Chinese term
@@ -68,6 +72,7 @@ class Operation:
     op: str | None = None  # its step name in a conformance scenario (FORMAT.md), if any
     fields: tuple[str, ...] = ()  # the result fields of that step, as the API answers them
     name: str = ""  # its OpenAPI operation name, if not the method's
+    verb: str = "POST"  # its HTTP method
     # how the route treats the caller beyond its role:
     institution: bool = False  # an institution key fills in `institution`, or must match it
     member: str | None = None  # the field that must name a member key's own person
@@ -78,8 +83,10 @@ class Operation:
     writes: bool = True  # False: a preview; nothing written, no Idempotency-Key
     nhsa: bool = False  # ?format=nhsa answers in the NHSA 2207 setlinfo vocabulary
     listed: bool = False  # an institution key's visit takes its level from the directory
-    routed: bool = True  # False: its route is written by hand (named in the description)
     designated: bool = False  # an institution key must be designated (定点) on `date`
+    body: type[c.Command] | None = None  # the request body, when the command adds to it
+    #                                      the caller's role (`role`), from its API key
+    alert: str | None = None  # the field naming an alert the alerts report must raise now
 
     @property
     def operation_name(self) -> str:
@@ -230,19 +237,19 @@ OPERATIONS: tuple[Operation, ...] = (
         "closed, interest credited, the balance carried over. Idempotent.",
         {"year": 2024},
         Loads(every_account=True), op="close_year", fields=("closed",)),
-    # -- fund monitoring (基金运行监测) ---------------------------------------------------------
+    # -- fund monitoring (基金运行监测) ------------------------------------------------------
     Operation(
-        "review_alert", ReviewAlert, dict, "/v1/reports/alert-reviews", ("agency", "auditor"),
-        "reports", "Review an account-use alert (预警复核)",
+        "review_alert", ReviewAlert, r.Reviewed, "/v1/reports/alert-reviews",
+        ("agency", "auditor"), "reports", "Review an account-use alert (预警复核)",
         "Review an account-use alert (预警复核): ``acknowledged`` (已知悉) or ``referred`` "
         "(移交核查), with a note and the reviewer; recorded as an event (AlertReviewed) with "
-        "the key's role, so the audit trail shows who looked at what. The same ``review`` id "
-        "again with the same content answers the same; with other content, 409 "
-        "duplicate_conflict. The alert must be one that the alerts report raises now (its "
-        "route, in api/monitoring.py, checks that against the views).",
-        {"review": "R-1", "alert": "many_beneficiaries:P1:2024", "outcome": "acknowledged",
-         "note": "checked with the family", "reviewer": "auditor-1", "date": "2024-12-31"},
-        routed=False),
+        "the key's role, so the audit trail shows who looked at what. The same ``review`` "
+        "id again with the same content answers the same; with other content, 409 "
+        "duplicate_conflict. The alert must be one that the alerts report raises now.",
+        {"review": "R-2025-0001", "alert": "many_beneficiaries:A:2025",
+         "outcome": "referred", "note": "six beneficiaries in one day: sent to inspection",
+         "reviewer": "auditor-7", "date": "2025-04-01"},
+        Loads(reviews=("review",)), body=AlertReviewRequest, alert="alert"),
 )
 
 #: The operation that runs each command type when it is executed (previews aside).

@@ -97,3 +97,16 @@ class YearClosed:
     closed: int
     accounts: int = 0
     interest: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Reviewed:
+    """A recorded review of an account-use alert (预警复核), as it was recorded."""
+
+    review: str
+    alert: str
+    outcome: str
+    note: str
+    reviewer: str
+    role: str
+    date: str

@@ -23,6 +23,7 @@ from ledger.core import LedgerCore
 from ledger.deciders import Decision
 from ledger.ids import NAMESPACE
 from ledger.prefetch import Needs
+from ledger.results import Reviewed
 from policies.errors import ErrorCode, InputError, LedgerError
 
 ALERT_PATTERN = r"^[a-z][a-z_]{0,31}:[0-9A-Za-z\u4e00-\u9fff][0-9A-Za-z\u4e00-\u9fff_.:-]{0,159}$"
@@ -94,14 +95,14 @@ class AlertReview(Aggregate):
 class ReviewCommands(LedgerCore):
     """Recording reviews of alerts (the alerts themselves are computed from the views)."""
 
-    def review_alert(self, cmd: ReviewAlert) -> dict[str, Any]:
+    def review_alert(self, cmd: ReviewAlert) -> Reviewed:
         """Record the review once per review id; a retry returns the same record."""
         key = review_key(cmd.review)
         return self.decide_and_save(Needs(ids=[key]),
                                     lambda got: decide_review(got.aggregate(key), cmd))
 
 
-def decide_review(existing: AlertReview | None, cmd: ReviewAlert) -> Decision[dict[str, Any]]:
+def decide_review(existing: AlertReview | None, cmd: ReviewAlert) -> Decision[Reviewed]:
     """The review to record (pure): a new ``AlertReview``, or the recorded one's answer
     for a retry; the same review id with other content is ``duplicate_conflict``."""
     request = cmd.model_dump(mode="json", exclude={"review"})
@@ -112,7 +113,7 @@ def decide_review(existing: AlertReview | None, cmd: ReviewAlert) -> Decision[di
                 f"review {cmd.review!r} was already recorded with other content; "
                 f"use a new review id (recorded: {existing.request})", field="review",
                 message_zh=f"复核编号 {cmd.review} 已用于另一内容的复核，请使用新的编号")
-        return {"review": cmd.review, **existing.request}, []
+        return Reviewed(review=cmd.review, **existing.request), []
     review = AlertReview(review_id=cmd.review, alert=cmd.alert, outcome=cmd.outcome,
                          note=cmd.note, reviewer=cmd.reviewer, role=cmd.role, date=cmd.date)
-    return {"review": cmd.review, **request}, [review]
+    return Reviewed(review=cmd.review, **request), [review]

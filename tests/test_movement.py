@@ -20,6 +20,7 @@ from ledger.account import Account
 from ledger.movement import KINDS, MOVING, movement, region_spans
 from projections import ViewReader, ViewWorker, open_views
 from projections.audit import balance_as_of
+from projections.monitoring.flows import INFLOWS, LINE_OF, OUTFLOWS
 
 CASES = sorted(p for p in (Path(__file__).parent / "conformance_cases").glob("*.json")
                if not p.name.endswith(".expected.json"))
@@ -117,3 +118,9 @@ def test_views_and_audit_date_each_movement_as_defined(histories: list[Any]) -> 
             assert {b.day: b.closing for b in reader.daily_balances(person)} == closing, person
             for day, balance in closing.items():
                 assert balance_as_of(ledger, person, day).balance == balance
+
+
+def test_the_fund_statement_puts_each_movement_on_a_line_of_its_direction() -> None:
+    assert {*LINE_OF, "Debited"} == set(MOVING)  # an account payment's line is by purpose
+    for name, line in LINE_OF.items():
+        assert line in (INFLOWS if MOVING[name].sign > 0 else OUTFLOWS), name
