@@ -141,12 +141,12 @@ class StateSQLiteRecorder(ChainedSQLiteRecorder):
                 "state = excluded.state" + (
                     "" if repair else f" WHERE {self.states_table_name}.version "
                     "< excluded.version"),
-                [(s.originator_id.hex, s.originator_version, s.topic, s.state)
-                 for s in states])
+                sorted((s.originator_id.hex, s.originator_version, s.topic, s.state)
+                       for s in states))
         if months:  # a plain insert: a person-month credited twice refuses the transaction
             c.executemany(f"INSERT {'OR IGNORE ' if repair else ''}INTO "
                           f"{self.months_table_name} VALUES (?,?)",
-                          [(i.hex, m) for i, m in months])
+                          sorted((i.hex, m) for i, m in months))
 
     def put_states(self, states: Sequence[StoredEvent], months: Sequence[tuple[UUID, str]],
                    stale: Sequence[UUID] = ()) -> None:
@@ -256,16 +256,20 @@ class StatePostgresRecorder(ChainedPostgresRecorder):
                 "SET version = excluded.version, topic = excluded.topic, state = excluded.state"
                 + ("" if repair else " WHERE s.version < excluded.version")
             ).format(*self._states),
-                [(s.originator_id, s.originator_version, s.topic, s.state) for s in states])
+                sorted(((s.originator_id, s.originator_version, s.topic, s.state)
+                        for s in states), key=lambda row: row[0]))
         if months:
             curs.executemany(SQL(
                 "INSERT INTO {0}.{1} VALUES (%s, %s)"
                 + (" ON CONFLICT DO NOTHING" if repair else "")).format(*self._months),
-                list(months))
+                sorted(months))
 
     def put_states(self, states: Sequence[StoredEvent], months: Sequence[tuple[UUID, str]],
                    stale: Sequence[UUID] = ()) -> None:
         with self.datastore.transaction(commit=True) as curs:
+            # the events table's lock first, as every events insert takes it: a repair and
+            # a writer then lock the same rows in the same order, never in a deadlock
+            self._lock_table(curs)
             if stale:
                 curs.execute(SQL("DELETE FROM {0}.{1} WHERE id = ANY(%s)").format(*self._months),
                              (list(stale),))
