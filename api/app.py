@@ -45,8 +45,10 @@ ordinary outpatient pooling (普通门诊统筹), over HTTP.
   read), **institution** 定点医药机构 (settlements, spends, reversals under its own institution
   id; reads balances, pooling and its own settlements), **member** 参保人 (its own account,
   history, settlements and family spending; binds and unbinds its own family members),
-  **auditor** 审计 (reads everything, writes nothing). The audit routes (`/v1/audit/…`,
-  审计) and the fund report (`/v1/reports/…`, 统计报表) are for the agency and auditors.
+  **auditor** 审计 (reads everything; writes only reviews of alerts, 预警复核). The audit
+  routes (`/v1/audit/…`, 审计) and the reports (`/v1/reports/…`, 统计报表: fund totals, the
+  monthly fund statement, institution indicators, account-use alerts) are for the agency
+  and auditors.
 - Reads of a person's account and pooling answer from the read models (视图, kept by
   `gongji projections run`) unless `?consistency=strong` asks for the aggregates (聚合).
   The response says which answered: header `Gongji-Consistency` and the body's

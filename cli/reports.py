@@ -312,7 +312,7 @@ def review_alert(
                       "with `gongji reports alerts`", markup=False)
             raise typer.Exit(1)
         try:
-            recorded = ledger.execute(cmd)
+            recorded = ledger.review_alert(cmd)
         except LedgerError as error:
             err.print(f"gongji: {error}", markup=False)
             raise typer.Exit(1) from None

@@ -17,6 +17,7 @@ from cli.db import writing
 from ledger.crypto import check_database_key
 from ledger.metrics import MULTIPROC_VARIABLE
 from ledger.settings import SettingsError
+from projections.monitoring.settings import load_thresholds
 from policies.book import PolicyBook
 from policies.parameters import ParameterError
 
@@ -52,6 +53,7 @@ def serve(
         check_database_key(settings.database_url, book)  # GONGJI_CIPHER_KEY opens the store
         logging = log_config(log_format(), log_level, access_log)
         max_lag()
+        load_thresholds()  # GONGJI_MONITORING: the fund monitoring thresholds
     except (SettingsError, ParameterError) as error:
         typer.echo(f"gongji serve: {error}", err=True)
         raise typer.Exit(2) from None

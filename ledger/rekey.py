@@ -83,6 +83,7 @@ def rekey(source: LedgerCore, target: LedgerCore,
         for batch in BulkReader(source).snapshot_rows(BATCH):
             target.snapshots.recorder.insert_events(recode(batch, old, new))
             snapshots += len(batch)
+    target.fill_states()  # the accounts' state rows, from the copied events, new key
     return RekeyReport(copied, snapshots, chain.head, _check(source, target, copied),
                        new.cipher is not None)
 

@@ -6,8 +6,9 @@ rebuild's time); writing is mostly the database's. In one process, threads canno
 two side by side; in two processes they do. The child opens its own connections (through
 the ``opener`` it is given: nothing opened by the parent crosses the fork), reads the log
 after the views' position in batches, projects each into a
-:class:`~projections.projection.ViewBatch` and sends it; the parent writes the batches in
-order, each with its compare-and-set on the position, exactly as
+:class:`~projections.projection.ViewBatch`, prepares it for the store (the CPU part of a
+write: :meth:`~projections.stores.base.ViewStore.prepare`, compact tuples that pickle
+fast) and sends it; the parent writes the batches in order, each with its compare-and-set on the position, exactly as
 :meth:`~projections.worker.ViewWorker.catch_up` does, and acknowledges each.
 
 The projection's rare lookups of rows written by earlier batches (a person enrolled before
@@ -31,7 +32,7 @@ from typing import Any
 
 from projections.log import EventLog
 from projections.projection import Key, LedgerProjection, Row, state_decoder
-from projections.stores.base import StalePosition, ViewStore
+from projections.stores.base import ViewStore
 
 #: Opens, in the child, what it reads from: the ledger (its recorder and mapper; kept
 #: open while the child runs) and the views.
@@ -60,7 +61,7 @@ def project(opener: Opener, after: int, batch_size: int, batches: Any, acks: Any
                 batch = projection.apply(rows)
             except Exception:  # noqa: BLE001 - the parent's catch_up finds and records it
                 break
-            batches.put((rows[-1][0], len(rows), batch))
+            batches.put((rows[-1][0], len(rows), views.prepare(batch)))
             sent[0] = position = rows[-1][0]
     finally:
         batches.put(None)
@@ -88,11 +89,11 @@ def run(views: ViewStore, opener: Opener, batch_size: int, head: int,
                 break  # the child died (its store failed): catch_up takes over
             if item is None:
                 break
-            last, count, batch = item
+            last, count, prepared = item
             try:
-                views.write(batch, position)
-            except StalePosition:
-                break
+                views.write_prepared(prepared, last, position)
+            except Exception:  # noqa: BLE001 - a racing worker, a refused value: catch_up
+                break  # meets it again from the stored position and handles it as ever
             acks.put(last)
             position, applied = last, applied + count
             if progress is not None:

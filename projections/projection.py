@@ -220,7 +220,10 @@ class LedgerProjection:
         sign, day = kind.sign, kind.stored_day
 
         def move(batch: ViewBatch, person: str, d: dict[str, Any]) -> None:
-            self._move(batch, person, day(d), sign * d["amount"])
+            amount = d["amount"]
+            if type(amount) is not int:  # a tampered body: named, never multiplied as text
+                raise TypeError(f"balance is {amount!r}, not an integer")
+            self._move(batch, person, day(d), sign * amount)
             if effect is not None:
                 effect(batch, person, d)
 

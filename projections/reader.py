@@ -19,7 +19,7 @@ from policies.errors import ErrorCode, LedgerError
 from policies.people import PersonFacts
 from projections.projection import Row
 from projections.stores.base import ViewStore
-from projections.tables import ACCOUNTS, BINDINGS, DAILY, FAMILY, FUNDS, POOLING, TRANSACTIONS
+from projections.tables import ACCOUNTS, BINDINGS, DAILY, FAMILY, FUNDS, TRANSACTIONS
 
 T = TypeVar("T")
 Source = Literal["views", "aggregate"]

@@ -65,18 +65,21 @@ def encrypted(keyed: str, database_url: str) -> Iterator[Ledger]:
 
 
 def stored_rows(ledger: Ledger, table: str) -> list[bytes]:
-    """Every stored row of ``events``, ``snapshots``, ``chain`` or ``idempotency``, as the
-    database holds it: all columns as bytes, one blob per row."""
+    """Every stored row of ``events``, ``snapshots``, ``chain``, ``states`` (the accounts'
+    state rows) or ``idempotency``, as the database holds it: all columns as bytes, one
+    blob per row."""
     env = ledger.env
     if env["PERSISTENCE_MODULE"] == "eventsourcing.sqlite":
         name = {"events": "stored_events", "snapshots": "stored_snapshots",
-                "chain": "stored_events_chain", "idempotency": "gongji_idempotency"}[table]
+                "chain": "stored_events_chain", "states": "stored_events_accounts",
+                "idempotency": "gongji_idempotency"}[table]
         with sqlite3.connect(env["SQLITE_DBNAME"]) as db:
             rows = db.execute(f"SELECT * FROM {name}").fetchall()
     else:
         schema = env["POSTGRES_SCHEMA"]
         name = {"events": "ledger_events", "snapshots": "ledger_snapshots",
-                "chain": "ledger_events_chain", "idempotency": "gongji_idempotency"}[table]
+                "chain": "ledger_events_chain", "states": "ledger_events_accounts",
+                "idempotency": "gongji_idempotency"}[table]
         with psycopg.connect(dbname=env["POSTGRES_DBNAME"], host=env["POSTGRES_HOST"],
                              user=env["POSTGRES_USER"]) as db:
             rows = db.execute(f"SELECT * FROM {schema}.{name}").fetchall()
@@ -123,6 +126,7 @@ def test_events_and_snapshots_are_stored_encrypted(encrypted: Ledger, database_u
     enroll_with_history(encrypted)
     assert_no_personal_data(stored_rows(encrypted, "events"))
     assert_no_personal_data(stored_rows(encrypted, "snapshots"))
+    assert_no_personal_data(stored_rows(encrypted, "states"))
     again = open_ledger(database_url, PARAMETERS)  # a fresh process: no cached aggregate
     try:
         view = again.account_view(PERSON)
@@ -395,6 +399,9 @@ def test_rekey_copies_the_store_under_a_new_key(encrypted: Ledger, database_url:
         assert_no_personal_data(stored_rows(copy, "events"))
         assert_no_personal_data(stored_rows(copy, "snapshots"))
         assert len(stored_rows(copy, "snapshots")) == 1
+        assert_no_personal_data(stored_rows(copy, "states"))  # rewritten under the new key
+        assert len(stored_rows(copy, "states")) == copy.recorder.count_states() == 3
+        assert list(copy.state_differences()) == []
     finally:
         copy.close()
     head = result.stdout.strip().splitlines()[-1]

@@ -23,6 +23,7 @@ from monitoring_support import JUMP, REGION, SWAP, YEAR, plant_year
 
 from ledger import Ledger, open_ledger
 from ledger.account import Account
+from ledger.movement import movement
 from ledger.reviews import AlertReview, ReviewAlert
 from ledger.settings import SettingsError
 from ledger.transaction import Settlement, Transaction
@@ -70,22 +71,6 @@ def visits(ledger: Ledger) -> tuple[dict, set]:
 # -- the fund statement ----------------------------------------------------------------
 
 
-MOVES = {  # how each account event moves the balance, read from the domain events here
-    Account.ContributionCredited: 1, Account.AllotmentCredited: 1,
-    Account.LumpSumCredited: 1, Account.DebitRestored: 1, Account.TransferredIn: 1,
-    Account.InterestCredited: 1, Account.Debited: -1, Account.TransferredOut: -1,
-    Account.EmigrationPaidOut: -1, Account.InheritancePaidOut: -1,
-}
-
-
-def _value_month(event) -> tuple[int, int]:
-    if hasattr(event, "month"):
-        return int(event.month[:4]), int(event.month[5:7])
-    if isinstance(event, Account.InterestCredited):
-        return event.year + 1, 1
-    return event.date.year, event.date.month
-
-
 def test_the_statement_ties_out_to_the_fen_against_the_events_and_balances(year):
     ledger, views, planted = year
     net, lines = defaultdict(int), defaultdict(int)
@@ -93,11 +78,12 @@ def test_the_statement_ties_out_to_the_fen_against_the_events_and_balances(year)
     for event in domain_events(ledger):
         if isinstance(event, Account.Enrolled):
             people[event.originator_id] = event.person
-        sign = MOVES.get(type(event))
-        if sign is None:
+        moved = movement(event)  # the value date and signed amount (ledger.movement)
+        if moved is None:
             continue
-        month = _value_month(event)
-        net[month] += sign * event.amount
+        day, amount = moved
+        month = (day.year, day.month)
+        net[month] += amount
         if isinstance(event, Account.Debited):
             person = people[event.originator_id]
             kind = ("out.family." + event.purpose if event.beneficiary != person
@@ -284,11 +270,11 @@ def test_a_review_is_an_event_once_per_review_id_and_shows_on_the_alert(year):
                          note="9 people from one account: sent to inspection", reviewer="auditor-7",
                          date="2026-01-05")
     head = ledger.recorder.max_notification_id()
-    first = ledger.execute(review)
-    assert ledger.execute(review) == first  # a retry: nothing new
+    first = ledger.review_alert(review)
+    assert ledger.review_alert(review) == first  # a retry: nothing new
     assert ledger.recorder.max_notification_id() == head + 1
     with pytest.raises(LedgerError) as refused:
-        ledger.execute(review.model_copy(update={"outcome": "acknowledged"}))
+        ledger.review_alert(review.model_copy(update={"outcome": "acknowledged"}))
     assert refused.value.code is ErrorCode.DUPLICATE_CONFLICT
     views = MemoryViews()
     ViewWorker(ledger.recorder, ledger.mapper, views).catch_up()

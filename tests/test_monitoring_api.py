@@ -148,3 +148,59 @@ def test_a_bad_review_changes_nothing(client: TestClient, change: dict, field: s
 def test_institutions_may_not_read_the_monitoring(client: TestClient):
     for path in ("/v1/reports/fund-statement?region=yunnan&year=2025", "/v1/reports/alerts"):
         assert client.get(path, headers=auth(HOSPITAL)).status_code == 403
+
+
+# -- the same over the command line ----------------------------------------------------
+
+
+def gongji(*args: str, **env: str):
+    from typer.testing import CliRunner
+
+    from cli.main import app
+
+    return CliRunner().invoke(app, list(args), env=env or None)
+
+
+def test_the_command_writes_the_statement_and_its_chart(client: TestClient, tmp_path):
+    chart, sheet = tmp_path / "year.png", tmp_path / "statement.xlsx"
+    result = gongji("reports", "fund-statement", "--region", "yunnan", "--year", "2025",
+                    "--format", "xlsx", "--output", str(sheet), "--chart", str(chart))
+    assert result.exit_code == 0, result.output
+    assert chart.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and chart.stat().st_size > 20_000
+    rows = list(load_workbook(sheet).active.iter_rows(min_row=2, values_only=True))
+    assert {row[2] for row in rows} == {1, 2, 3}
+    assert [row[6] for row in rows if row[4] == "closing"] == [200, 400, 420]
+    table = gongji("reports", "fund-statement", "--region", "yunnan", "--year", "2025",
+                   "--month", "3")
+    assert table.exit_code == 0 and "ties out 平衡" in table.output
+    assert "420.00" in table.output
+
+
+def test_the_command_lists_and_reviews_alerts(client: TestClient):
+    listed = gongji("reports", "alerts", "--format", "json")
+    assert listed.exit_code == 0
+    assert [a["id"] for a in json.loads(listed.stdout)] == [ALERT]
+    bad = gongji("reports", "review-alert", ALERT, "--review", "C1", "--outcome", "maybe",
+                 "--note", "x", "--reviewer", "a1")
+    assert bad.exit_code == 1 and "outcome" in bad.output
+    unknown = gongji("reports", "review-alert", "pharmacy_day:A:2025-03-11", "--review", "C1",
+                     "--outcome", "acknowledged", "--note", "x", "--reviewer", "a1")
+    assert unknown.exit_code == 1 and "no alert" in unknown.output
+    done = gongji("reports", "review-alert", ALERT, "--review", "C2", "--outcome",
+                  "acknowledged", "--note", "checked the receipts", "--reviewer", "clerk-3",
+                  "--date", "2025-04-03")
+    assert done.exit_code == 0, done.output
+    assert json.loads(done.stdout) == {"review": "C2", "alert": ALERT, "outcome": "acknowledged",
+                                       "note": "checked the receipts", "reviewer": "clerk-3",
+                                       "role": "agency", "date": "2025-04-03"}
+    settings_error = gongji("reports", "alerts", GONGJI_MONITORING='{"alerts": 1}')
+    assert settings_error.exit_code == 2 and "GONGJI_MONITORING" in settings_error.output
+
+
+def test_the_indicators_from_the_log_equal_those_from_the_views(client: TestClient):
+    args = ("reports", "institutions", "--region", "yunnan", "--year", "2025", "--month", "3",
+            "--format", "json")
+    views, log = gongji(*args), gongji(*args, "--from-events")
+    assert views.exit_code == log.exit_code == 0
+    assert json.loads(views.stdout) == json.loads(log.stdout)
+    assert json.loads(views.stdout)[0]["institution"] == "H1"

@@ -22,6 +22,8 @@ from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.postgres import PostgresAggregateRecorder
 
+from ledger.adapters.state import StateCodec
+
 _COLUMNS = "originator_id, originator_version, topic, state"
 
 
@@ -46,8 +48,11 @@ class BulkReader:
         state: dict[UUID, Any] = {}
         select = getattr(self.events, "select_states", None)
         if states and select is not None:
+            codec = StateCodec(self.app.mapper)
             for row in select(ids):
-                state[row.originator_id] = self.app.mapper.to_domain_event(row).mutate(None)
+                account = codec.load(row)
+                if account is not None:
+                    state[row.originator_id] = account
             ids = [i for i in ids if i not in state]
             if not ids:
                 return state

@@ -2,10 +2,10 @@
 beside its events and written in the *same transaction* as them and their chain links.
 
 A command loads an account with one read of its row instead of a snapshot and the events
-after it. The row holds the account as eventsourcing snapshots it (``Account.Snapshot``:
-every attribute, sealed by the application's mapper, so ``GONGJI_CIPHER_KEY`` encrypts it
-like an event) and the version it is at. A side table keyed ``(account, month)`` holds one
-line per credited month: the database itself refuses a second credit of a person-month.
+after it. The row holds every attribute of the account (:class:`StateCodec`: sealed like
+an event, so ``GONGJI_CIPHER_KEY`` encrypts it) and the version it is at. A side table
+keyed ``(account, month)`` holds one line per credited month: the database itself refuses
+a second credit of a person-month.
 
 The events stay the truth:
 
@@ -29,16 +29,63 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 from uuid import UUID
 
+import orjson
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import Mapper, StoredEvent
+from eventsourcing.utils import get_topic, resolve_topic
 from psycopg import Cursor
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Identifier
 
 from ledger.adapters.chain import ChainedPostgresRecorder, ChainedSQLiteRecorder
+from ledger.crypto import Codec
 
 #: events whose ``month`` is a credited person-month (one per person and month)
 MONTH_EVENTS = ("ContributionCredited", "AllotmentCredited")
+
+
+class StateCodec:
+    """An aggregate's current state <-> its stored row.
+
+    The row holds the aggregate's attributes as eventsourcing's snapshots hold them (the
+    same ``{"_type_", "_data_"}`` JSON for dates and times, through the application's
+    transcoder), encoded with orjson (byte for byte what the transcoder writes, about four
+    times faster) and sealed by the mapper's cipher and compressor, so that
+    ``GONGJI_CIPHER_KEY`` encrypts it like an event. Its topic is the aggregate's class.
+    A row written for another version of the class (``class_version``) is not used: the
+    account is then read from its events, and its next save rewrites the row.
+    """
+
+    def __init__(self, mapper: Mapper[UUID]) -> None:
+        self.codec = Codec.of(mapper)
+        self.transcoder = mapper.transcoder
+        # the transcoder's encoding of a registered type (date, datetime, Decimal, UUID)
+        self._tagged = getattr(mapper.transcoder, "_encode_obj")
+
+    def row(self, aggregate: Aggregate) -> StoredEvent:
+        state = dict(vars(aggregate))
+        for name in ("_id", "_version", "_pending_events"):
+            del state[name]
+        version = getattr(type(aggregate), "class_version", 1)
+        if version > 1:
+            state["class_version"] = version
+        data = orjson.dumps(state, default=self._tagged, option=orjson.OPT_PASSTHROUGH_DATETIME)
+        return StoredEvent(aggregate.id, aggregate.version, get_topic(type(aggregate)),
+                           self.codec.seal(data))
+
+    def load(self, row: StoredEvent) -> Aggregate | None:
+        """The aggregate a row holds; None for a row of another format or class version."""
+        cls = resolve_topic(row.topic)
+        if not (isinstance(cls, type) and issubclass(cls, Aggregate)):
+            return None  # a row in another format: read the events
+        state = self.transcoder.decode(self.codec.open(row.state))
+        if state.pop("class_version", 1) != getattr(cls, "class_version", 1):
+            return None
+        state.update(_id=row.originator_id, _version=row.originator_version,
+                     _pending_events=[])
+        aggregate = object.__new__(cls)
+        object.__setattr__(aggregate, "__dict__", state)
+        return aggregate
 
 
 def state_rows(mapper: Mapper[UUID], aggregates: Iterable[Aggregate],
@@ -48,7 +95,8 @@ def state_rows(mapper: Mapper[UUID], aggregates: Iterable[Aggregate],
     ``aggregates``: every aggregate with a state row (accounts) whose ``events`` are being
     stored now; their current state is their state after those events.
     """
-    states = [mapper.to_stored_event(type(a).Snapshot.take(a)) for a in aggregates]
+    codec = StateCodec(mapper)
+    states = [codec.row(a) for a in aggregates]
     kept = {s.originator_id for s in states}
     months = [(e.originator_id, e.month) for e in events
               if e.originator_id in kept and type(e).__name__ in MONTH_EVENTS]
@@ -169,6 +217,11 @@ class StateSQLiteRecorder(ChainedSQLiteRecorder):
             c.execute(f"SELECT COUNT(*) FROM {self.states_table_name}")
             return c.fetchone()[0]
 
+    def has_states(self) -> bool:
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(f"SELECT 1 FROM {self.states_table_name} LIMIT 1")
+            return c.fetchone() is not None
+
 
 class StatePostgresRecorder(ChainedPostgresRecorder):
     """The chained PostgreSQL recorder, also writing state rows and credited months."""
@@ -277,3 +330,8 @@ class StatePostgresRecorder(ChainedPostgresRecorder):
         with self.datastore.transaction(commit=False) as curs:
             curs.execute(SQL("SELECT COUNT(*) AS n FROM {0}.{1}").format(*self._states))
             return curs.fetchone()["n"]
+
+    def has_states(self) -> bool:
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(SQL("SELECT 1 AS one FROM {0}.{1} LIMIT 1").format(*self._states))
+            return curs.fetchone() is not None

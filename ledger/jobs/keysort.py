@@ -14,7 +14,7 @@ from __future__ import annotations
 import heapq
 import pickle
 import tempfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from typing import IO, Any
 from uuid import UUID
 
@@ -86,9 +86,3 @@ def _read(f: IO[bytes]) -> Iterator[tuple[bytes, int, Any]]:
         except EOFError:
             return
         yield from chunk
-
-
-def by_key(rows: Iterable[Any], key: Callable[[Any], UUID],
-           line: Callable[[Any], int], run: int = RUN) -> Iterator[tuple[UUID, Any]]:
-    """``rows`` as ``(key, row)`` in key order (file order within a key)."""
-    return key_ordered(((key(r), line(r), r) for r in rows), run)

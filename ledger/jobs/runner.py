@@ -29,7 +29,7 @@ from ledger.adapters.bulk import BulkReader
 from ledger.commands import Command, parse
 from ledger.core import LedgerCore
 from ledger.jobs.csvfile import CsvSource, RejectsFile, Row
-from ledger.jobs.keysort import RUN, by_key
+from ledger.jobs.keysort import RUN, key_ordered
 from ledger.jobs.shard import Shard
 from ledger.jobs.summary import REJECTED, JobSummary, Outcome
 from policies.errors import ErrorCode, LedgerError
@@ -96,16 +96,17 @@ def csv_batches(
     """The file's rows of ``shard`` in account-key order (:mod:`ledger.jobs.keysort`),
     about ``size`` rows a batch, grouped by account; an account's rows in file order."""
 
-    def mine() -> Iterator[Row]:
+    def mine() -> Iterator[tuple[UUID, int, Row]]:
         for row in source.rows():
-            if key(row) in shard:
-                yield row
+            account_id = key(row)
+            if account_id in shard:
+                yield account_id, row.line, row
             else:
                 summary.other_shards += 1
 
     work: dict[UUID, list[Row]] = {}
     count = 0
-    for account_id, row in by_key(mine(), key, lambda row: row.line, run):
+    for account_id, row in key_ordered(mine(), run):
         if count >= size and account_id not in work:
             yield work, shard.fraction(account_id)
             work, count = {}, 0

@@ -20,7 +20,7 @@ from typing import Any
 from eventsourcing.utils import get_topic
 
 from ledger.account import Account
-from ledger.movement import KINDS, MOVING, Kind
+from ledger.movement import MOVING, Kind
 from ledger.transaction import Settlement
 from projections.tables import INSTITUTIONS, STATEMENT
 
@@ -48,20 +48,25 @@ OUTFLOWS = {
     "out.inheritance": "inheritance payouts (继承支付)",
 }
 FUND, OVER_CAP, CAPPED, CASH = "fund", "pool.over_cap", "pool.capped", "pool.cash"
-#: The line of each kind of balance movement; an account payment's (``Debited``) depends
-#: on what it paid for and whom (:meth:`FlowHandlers._paid_line`).
+
+
+#: the statement line of each event kind that moves a balance (None: by the payment)
 LINE_OF = {
     "ContributionCredited": "in.contribution", "AllotmentCredited": "in.allotment",
-    "LumpSumCredited": "in.lump_sum", "TransferredIn": "in.transfer_in",
-    "InterestCredited": "in.interest", "DebitRestored": "in.restored",
+    "LumpSumCredited": "in.lump_sum", "InterestCredited": "in.interest",
+    "DebitRestored": "in.restored", "TransferredIn": "in.transfer_in", "Debited": None,
     "TransferredOut": "out.transfer_out", "EmigrationPaidOut": "out.emigration",
     "InheritancePaidOut": "out.inheritance",
 }
-FOR_WHOM = KINDS["Debited"].counterparty or ""  # the person an account payment was for
 
 
-def _month(day: str) -> tuple[int, int]:
-    return int(day[:4]), int(day[5:7])
+def _debit_line(person: str, d: dict[str, Any]) -> str:
+    """An account payment: own visit, own pharmacy or other spend, or family (共济)."""
+    if d["beneficiary"] != person:
+        return f"out.family.{d['purpose']}"
+    if d["kind"] == "visit":
+        return "out.settlement"
+    return "out.pharmacy" if d["purpose"] == "pharmacy" else f"out.spend.{d['purpose']}"
 
 
 class FlowHandlers:
@@ -72,42 +77,36 @@ class FlowHandlers:
         self.regions = regions
 
     def account_handlers(self) -> dict[str, Handler]:
-        """One handler per kind of balance movement (:data:`ledger.movement.MOVING`): its
-        line, in the month of its value date, in the region the account is in then."""
+        """A handler for every event kind that moves a balance (:data:`ledger.movement.MOVING`:
+        its sign and value date are defined there, once)."""
         return {get_topic(getattr(Account, name)): self._mover(name, kind)
                 for name, kind in MOVING.items()}
-
-    def _mover(self, name: str, kind: Kind) -> Handler:
-        day, line = kind.stored_day, LINE_OF.get(name)
-
-        def moved(batch: Batch, person: str, d: dict[str, Any]) -> None:
-            if kind.region is not None:  # a transfer in: the new region from now on
-                self.regions[person] = d[kind.region]
-            year, month = _month(day(d))
-            self.line(batch, self.regions[person], year, month,
-                      line or self._paid_line(person, d), d["amount"])
-
-        return moved
 
     # -- the statement's lines -----------------------------------------------------------
 
     @staticmethod
     def line(batch: Batch, region: str, year: int, month: int, line: str, amount: int,
              count: int = 1) -> None:
-        added = batch.row(STATEMENT.name, (region, year, month, line))[0]
-        added["amount"] = added.get("amount", 0) + amount
-        added["count"] = added.get("count", 0) + count
+        rows, key = batch.rows[STATEMENT.name], (region, year, month, line)
+        change = rows.get(key)
+        if change is None:  # the hot path of a rebuild: one dict look-up per movement
+            rows[key] = [{"amount": amount, "count": count}, {}]
+        else:
+            added = change[0]
+            added["amount"] += amount
+            added["count"] += count
 
-    @staticmethod
-    def _paid_line(person: str, d: dict[str, Any]) -> str:
-        """An account payment's line: own visit, own pharmacy or other spend, or family (共济)."""
-        if d[FOR_WHOM] != person:
-            return f"out.family.{d['purpose']}"
-        if d["kind"] == "visit":
-            return "out.settlement"
-        if d["purpose"] == "pharmacy":
-            return "out.pharmacy"
-        return f"out.spend.{d['purpose']}"
+    def _mover(self, name: str, kind: Kind) -> Handler:
+        line, regions = LINE_OF[name], self.regions  # a new moving kind needs its line here
+
+        def move(batch: Batch, person: str, d: dict[str, Any]) -> None:
+            if kind.region is not None:  # a transfer in: the account's region from now on
+                regions[person] = d[kind.region]
+            day = kind.stored_day(d)
+            self.line(batch, regions[person], int(day[:4]), int(day[5:7]),
+                      line or _debit_line(person, d), d["amount"])
+
+        return move
 
     # -- visits: the pooling fund and the institutions -------------------------------------
 
@@ -115,7 +114,7 @@ class FlowHandlers:
         """A settled visit (``sign`` 1) or its reversal (−1), from :func:`visit_figures`."""
         r = d
         region, day = r["region"], r["date"]
-        year, month = _month(day)
+        year, month = int(day[:4]), int(day[5:7])
         self.line(batch, region, year, month, f"{FUND}.{r['level']}.{r['category']}",
                   sign * r["fund_paid"], sign)
         if r["over_cap"]:

@@ -40,6 +40,16 @@ class ViewStore(ABC):
     def write(self, batch: ViewBatch, expected: int) -> None:
         """Apply ``batch`` and move the position from ``expected`` to ``batch.last``."""
 
+    def prepare(self, batch: ViewBatch) -> Any:
+        """``batch`` in the form :meth:`write_prepared` writes: the CPU part of a write,
+        compact and picklable, which the rebuild's child process does for the writer
+        (:mod:`projections.pipeline`). This default is the batch itself."""
+        return batch
+
+    def write_prepared(self, prepared: Any, last: int, expected: int) -> None:
+        """:meth:`write` of a prepared batch that reaches position ``last``."""
+        self.write(prepared, expected)
+
     @abstractmethod
     def reset(self) -> None:
         """Empty every view and set the position to 0, atomically."""

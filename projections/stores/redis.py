@@ -91,8 +91,11 @@ class RedisViews(ViewStore):
         return self._state()[0]
 
     def write(self, batch: ViewBatch, expected: int) -> None:
-        if batch.last <= expected:
-            return
+        if batch.last > expected:
+            self.write_prepared(self.prepare(batch), batch.last, expected)
+
+    def prepare(self, batch: ViewBatch) -> tuple[str, str]:
+        """The generation the row keys are under, and the :data:`APPLY` script's rows."""
         generation = self._state()[1]
         rows = []
         for name, changes in batch.rows.items():
@@ -104,9 +107,13 @@ class RedisViews(ViewStore):
                         for item in (pair[0], str(pair[1]))]
                 rows.append([self._row_key(generation, name, key),
                              self._by_key(generation, name, key[0]), every, sums, sets])
-        payload = json.dumps(rows, ensure_ascii=False)
+        return generation, json.dumps(rows, ensure_ascii=False)
+
+    def write_prepared(self, prepared: tuple[str, str], last: int, expected: int) -> None:
+        """One script step: refused unless the position and the generation still hold."""
+        generation, payload = prepared
         if not self._apply(keys=[self.meta],
-                           args=[str(expected), str(batch.last), generation, payload]):
+                           args=[str(expected), str(last), generation, payload]):
             raise StalePosition(f"the Redis views are no longer at position {expected}")
 
     def reset(self) -> None:

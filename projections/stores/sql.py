@@ -102,23 +102,32 @@ class SQLViews(ViewStore):
         return row["notification_id"] if row else 0
 
     def write(self, batch: ViewBatch, expected: int) -> None:
-        if batch.last <= expected:
-            return
+        if batch.last > expected:
+            self.write_prepared(self.prepare(batch), batch.last, expected)
+
+    def prepare(self, batch: ViewBatch) -> dict[str, list[tuple[Any, ...]]]:
+        """Each table's upsert parameters: key, then sums (0 when not added), then values
+        (None when not set)."""
+        prepared = {}
+        for name, changes in batch.rows.items():
+            if changes:
+                table = BY_NAME[name]
+                added, zeros = table.added, (0,) * len(table.added)
+                values = [s for s, _ in table.set]
+                prepared[name] = [(*key, *map(sums.get, added, zeros), *map(sets.get, values))
+                                  for key, (sums, sets) in changes.items()]
+        return prepared
+
+    def write_prepared(self, prepared: dict[str, list[tuple[Any, ...]]], last: int,
+                       expected: int) -> None:
         with self._transaction(commit=True) as c:
             c.execute(f"UPDATE {self.tracking_name()} SET notification_id = {self.mark} "
                       f"WHERE application_name = {self.mark} AND notification_id = {self.mark} "
-                      "RETURNING notification_id", (batch.last, TRACKING_NAME, expected))
+                      "RETURNING notification_id", (last, TRACKING_NAME, expected))
             if c.fetchone() is None:
                 raise StalePosition(f"the views are no longer at position {expected}")
-            for name, changes in batch.rows.items():
-                if changes:
-                    table = BY_NAME[name]
-                    added, zeros = table.added, (0,) * len(table.added)
-                    values = [s for s, _ in table.set]
-                    self._write_rows(c, table, [
-                        (*key, *map(sums.get, added, zeros), *map(sets.get, values))
-                        for key, (sums, sets) in changes.items()
-                    ])
+            for name, rows in prepared.items():
+                self._write_rows(c, BY_NAME[name], rows)
 
     def _write_rows(self, c: Any, table: Table, rows: list[tuple[Any, ...]]) -> None:
         c.executemany(self._upsert(table), rows)
