@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
@@ -29,11 +29,20 @@ from eventsourcing.persistence import IntegrityError, StoredEvent
 
 from ledger.account import Account
 from ledger.adapters.bulk import BulkReader
+from ledger.adapters.direct import DirectEvents
 from ledger.adapters.state import state_rows
 from ledger.core import LedgerCore
 
 Item = TypeVar("Item")
 Outcome = TypeVar("Outcome")
+
+#: ``append(account, event class, attributes)``: record a new event of ``account`` and
+#: apply it at once (so the account's next item is decided on the state after it).
+Append = Callable[[Account, type, dict[str, Any]], None]
+#: ``plan(account or None, items, append) -> one outcome per item``: decides on the
+#: account with the deciders' plan functions and hands each event to ``append``; like
+#: :data:`Decide`, it reads but never writes, and is re-run on a reloaded copy on a clash.
+Plan = Callable[[Account | None, Sequence[Item], Append], list[Outcome]]
 
 #: ``decide(account or None, items) -> (one outcome per item, account to store or None)``.
 #: It may trigger events on the account (or create it) and read, but never write: it is
@@ -75,7 +84,19 @@ class BatchWriter:
         self.reader = BulkReader(app)
 
     def run(self, work: Mapping[UUID, Sequence[Item]], decide: Decide) -> BatchResult:
-        """Apply ``decide`` to each account of ``work`` and commit the batch atomically."""
+        """Apply ``decide`` to each account of ``work`` and commit the batch atomically.
+
+        A ``decide`` made by :func:`planned` takes the direct path first
+        (:mod:`ledger.adapters.direct`: events encoded straight from their attributes);
+        when that path cannot take the batch, the usual one does."""
+        plan = getattr(decide, "plan", None)
+        if plan is not None and DirectEvents.enabled(self.app):
+            direct = self.decide_direct(work, plan)
+            if direct is not None:
+                result, prepared = direct
+                if self.submit(prepared):
+                    return result
+                return self._one_by_one(work, decide)
         result, prepared = self.decide(work, decide)
         if not self.submit(prepared):
             return self._one_by_one(work, decide)
@@ -96,6 +117,26 @@ class BatchWriter:
             if account is not None and account.pending_events:
                 touched.append(account)
         prepared = self.prepare(touched)
+        return BatchResult(outcomes, before, after, prepared.counts), prepared
+
+    def decide_direct(self, work: Mapping[UUID, Sequence[Item]],
+                      plan: Plan) -> tuple[BatchResult, Prepared] | None:
+        """Load the batch's accounts (state rows, one query), ``plan`` on them and encode
+        the new events and state rows directly; None if a snapshot falls due in the batch
+        (the usual path takes it)."""
+        loaded = self.reader.aggregates(work)
+        direct = DirectEvents(self.app)
+        before = after = 0
+        outcomes: dict[UUID, list[Outcome]] = {}
+        for aid, items in work.items():
+            account = _account(loaded.get(aid))
+            before += account.balance if account else 0
+            outcomes[aid] = plan(account, items, direct.append)
+            after += account.balance if account else 0
+        if direct.snapshot_due:
+            return None
+        rows = direct.prepared()
+        prepared = Prepared(rows.events, rows.states, rows.months, counts=rows.counts)
         return BatchResult(outcomes, before, after, prepared.counts), prepared
 
     def submit(self, prepared: Prepared) -> bool:
@@ -185,6 +226,22 @@ class BatchWriter:
             result.balances_after += after
             result.events += written
         return result
+
+
+def planned(plan: Plan) -> Decide:
+    """``plan`` as a :data:`Decide` for :meth:`BatchWriter.run`: the direct path uses the
+    plan itself; the usual path (and the fallback) triggers the same events through
+    eventsourcing (``trigger_event``, which is what an ``@event`` method does)."""
+
+    def decide(account: Account | None, items: Sequence[Item]) -> tuple[list, Account | None]:
+        return plan(account, items, _trigger), account
+
+    decide.plan = plan  # type: ignore[attr-defined]
+    return decide
+
+
+def _trigger(account: Account, event_class: type, attributes: dict[str, Any]) -> None:
+    account.trigger_event(event_class, **attributes)
 
 
 def _account(aggregate: Aggregate | None) -> Account | None:

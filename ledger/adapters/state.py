@@ -69,9 +69,14 @@ class StateCodec:
         version = getattr(type(aggregate), "class_version", 1)
         if version > 1:
             state["class_version"] = version
+        return self.event(aggregate.id, aggregate.version, get_topic(type(aggregate)), state)
+
+    def event(self, originator_id: UUID, version: int, topic: str,
+              state: dict[str, Any]) -> StoredEvent:
+        """A stored row of ``state`` as the mapper would store it: the transcoder's JSON
+        (written by orjson), sealed by the mapper's cipher and compressor."""
         data = orjson.dumps(state, default=self._tagged, option=orjson.OPT_PASSTHROUGH_DATETIME)
-        return StoredEvent(aggregate.id, aggregate.version, get_topic(type(aggregate)),
-                           self.codec.seal(data))
+        return StoredEvent(originator_id, version, topic, self.codec.seal(data))
 
     def load(self, row: StoredEvent) -> Aggregate | None:
         """The aggregate a row holds; None for a row of another format or class version."""

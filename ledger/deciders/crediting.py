@@ -61,45 +61,75 @@ def decide_enroll(existing: Account | None, book: PolicyBook, cmd: EnrollPerson)
     return Done(), []
 
 
-def decide_contribution(
+def plan_contribution(
     account: Account, book: PolicyBook, cmd: RecordContribution
-) -> Decision[Credited]:
-    """Credit ``cmd.month`` unless it is credited already.
+) -> tuple[Credited, dict[str, Any] | None]:
+    """The checks and the credit rule of a contribution, in FORMAT.md's order, without
+    changing the account: the result, and the ``ContributionCredited`` event's attributes
+    to record (None: the month is credited already with the same base, a retry).
 
-    FORMAT.md's order: the same month's contribution again is a retry (or, with another
-    base, ``duplicate_conflict``); then the account's state; then the credit rule; then a
-    month already credited by an *allotment* is ``duplicate_conflict`` (one credit per
-    person-month, checked by the account itself)."""
+    The same month's contribution again is a retry (or, with another base,
+    ``duplicate_conflict``); then the account's state; then the credit rule; then a month
+    already credited by an *allotment* is ``duplicate_conflict`` (one credit per
+    person-month). :func:`decide_contribution` and the batch job's direct path
+    (:mod:`ledger.jobs.credit_month`) both decide with this function."""
     policy = book.in_force(account.region, cmd.month.last_day)
     month = str(cmd.month)
     prior = account.credited.get(month)
     if prior is not None and prior[0] == "contribution":
         _, base, amount, article = prior
         same_request({"base": base}, {"base": cmd.base}, f"{cmd.person}'s contribution for {month}")
-        return Credited(amount, article), []
+        return Credited(amount, article), None
     account.require_creditable(cmd.month)
     credit = credits.contribution_credit(policy, account.facts, cmd.month, cmd.base)
-    account.credit_contribution(month, cmd.base, credit.amount, credit.article)
-    return Credited(credit.amount, credit.article), [account]
+    account.require_uncredited(month)
+    return Credited(credit.amount, credit.article), {
+        "month": month, "base": cmd.base, "amount": credit.amount, "article": credit.article}
 
 
-def decide_allotment(
-    account: Account, book: PolicyBook, cmd: CreditAllotment
+def decide_contribution(
+    account: Account, book: PolicyBook, cmd: RecordContribution
 ) -> Decision[Credited]:
-    """Credit the allotment for ``cmd.month`` unless it is credited already.
+    """Credit ``cmd.month`` unless it is credited already (:func:`plan_contribution`)."""
+    result, credit = plan_contribution(account, book, cmd)
+    if credit is None:
+        return result, []
+    account.credit_contribution(**credit)
+    return result, [account]
 
-    The order of :func:`decide_contribution`; a policy whose allotment lacks its deployment
+
+def plan_allotment(
+    account: Account, book: PolicyBook, cmd: CreditAllotment
+) -> tuple[Credited, dict[str, Any] | None]:
+    """The checks and the rule of an allotment, without changing the account: the result
+    and the ``AllotmentCredited`` event's attributes (None: credited already).
+
+    The order of :func:`plan_contribution`; a policy whose allotment lacks its deployment
     figure (nanchang's average pension) is ``policy_invalid`` first."""
     policy = book.in_force(account.region, cmd.month.last_day)
     credits.require_allotment_figures(policy)
     month = str(cmd.month)
     prior = account.credited.get(month)
     if prior is not None and prior[0] == "allotment":
-        return Credited(prior[2], prior[3]), []
+        return Credited(prior[2], prior[3]), None
     account.require_creditable(cmd.month)
     credit = credits.retired_allotment(policy, account.facts, cmd.month)
-    account.credit_allotment(month, credit.amount, credit.basis, credit.article)
-    return Credited(credit.amount, credit.article), [account]
+    account.require_uncredited(month)
+    return Credited(credit.amount, credit.article), {
+        "month": month, "amount": credit.amount, "basis": credit.basis,
+        "article": credit.article}
+
+
+def decide_allotment(
+    account: Account, book: PolicyBook, cmd: CreditAllotment
+) -> Decision[Credited]:
+    """Credit the allotment for ``cmd.month`` unless it is credited already
+    (:func:`plan_allotment`)."""
+    result, credit = plan_allotment(account, book, cmd)
+    if credit is None:
+        return result, []
+    account.credit_allotment(**credit)
+    return result, [account]
 
 
 def decide_lump_sum(

@@ -2,9 +2,10 @@
 
 Columns ``person,month,base`` (base in yuan, two decimals at most). Each row is what the
 ``contribution`` command does — 2% of the base credited (个人账户计入), once per person and
-month — decided by :meth:`CreditCommands.decide_contribution` on accounts loaded a
-batch at a time. A row for a month already credited with the same base writes nothing
-(``already``), so a rerun after a crash or by mistake credits nobody twice. A row that
+month — decided by :func:`ledger.deciders.crediting.plan_contribution` (the command's own
+checks and rule) on accounts loaded a batch at a time, the events written straight from
+their attributes (:mod:`ledger.adapters.direct`). A row for a month already credited with
+the same base writes nothing (``already``), so a rerun after a crash or by mistake credits nobody twice. A row that
 cannot be credited (unknown person, no personal account, a bad base, a closed account,
 a retired person, …) goes to the rejects file with its code and does not stop the job.
 """
@@ -15,7 +16,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ledger.account import Account
+from ledger.adapters.batch import Append, planned
 from ledger.commands import RecordContribution
+from ledger.deciders import crediting
+from ledger.deciders.checks import unknown_person
 from ledger.ids import account_id
 from ledger.jobs.csvfile import MONEY, MONTH, CsvSource, Row
 from ledger.jobs.runner import (
@@ -25,7 +29,7 @@ from ledger.jobs.shard import Shard
 from ledger.jobs.workers import with_workers
 from ledger.jobs.summary import ALREADY, WRITTEN, JobSummary, Outcome
 from ledger.service import Ledger
-from policies.errors import ErrorCode, LedgerError
+from policies.errors import LedgerError
 
 COLUMNS = ("person", "month", "base")
 
@@ -47,27 +51,28 @@ def credit_month(
     source = open_source(path, encoding)
     summary = JobSummary("credit-month", str(shard), credit_event="ContributionCredited")
 
-    def decide(account: Account | None, rows: Sequence[Row]) -> tuple[list[Outcome], Account | None]:
+    def plan(account: Account | None, rows: Sequence[Row], append: Append) -> list[Outcome]:
         outcomes = []
         for row in rows:
             try:
                 cmd = row_command(RecordContribution, row)
                 if account is None:
-                    raise LedgerError(ErrorCode.UNKNOWN_PERSON,
-                                      f"no person {cmd.person!r} is enrolled")
-                pending = len(account.pending_events)
-                credited = ledger.decide_contribution(account, cmd)
-                kind = WRITTEN if len(account.pending_events) > pending else ALREADY
-                outcomes.append(Outcome(kind, credited.credited if kind == WRITTEN else 0))
+                    raise unknown_person(cmd.person)
+                credited, credit = crediting.plan_contribution(account, ledger.book, cmd)
+                if credit is None:
+                    outcomes.append(Outcome(ALREADY, 0))
+                else:
+                    append(account, Account.ContributionCredited, credit)
+                    outcomes.append(Outcome(WRITTEN, credited.credited))
             except LedgerError as error:
                 outcomes.append(rejected(error))
-        return outcomes, account
+        return outcomes
 
     rejects = rejects_file(rejects_path, ("line", *COLUMNS), by_line=True)
     try:
         batches = csv_batches(source, shard, batch_size, summary,
                               key=lambda row: account_id(row.fields.get("person", "")))
-        return run_batches(ledger, summary, batches, decide, rejects, progress,
+        return run_batches(ledger, summary, batches, planned(plan), rejects, progress,
                            csv_reject_row(COLUMNS))
     finally:
         rejects.close()

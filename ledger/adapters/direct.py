@@ -1,0 +1,123 @@
+"""Events stored straight from their attributes: the batch jobs' direct path (issue 9).
+
+eventsourcing turns a decision into stored bytes through several objects per event: the
+``@event`` method binds its arguments, ``trigger_event`` builds a frozen event object,
+``mutate`` applies it, ``collect_events`` hands it over and ``mapper.to_stored_event``
+copies its ``__dict__`` into the transcoder's JSON. At a few thousand credits a batch
+that costs more than the insert. :class:`DirectEvents` does the same with plain values:
+
+- the event's state is ``{"timestamp": …, <the @event method's parameters in order>}``
+  (its defaults filled in, ``class_version`` added when above 1), the dict the mapper
+  would encode, encoded by :class:`~ledger.adapters.state.StateCodec` (orjson, byte for
+  byte the transcoder's JSON; sealed by the mapper's cipher and compressor, so
+  ``GONGJI_CIPHER_KEY`` encrypts these events as it does all others);
+- it is applied by calling the ``@event`` method's own body (eventsourcing's
+  ``decorated_funcs``: the one copy of the mutation), then the aggregate's version and
+  ``modified_on`` are set as ``mutate`` sets them;
+- the account's state row and credited months follow from the account afterwards.
+
+The chain links are written by the recorder in the same ``insert_events`` call as for any
+other batch (:mod:`ledger.adapters.chain`). ``tests/test_bulk_equivalence.py`` checks that
+the bytes are those of the one-command path. ``GONGJI_DIRECT_EVENTS=0`` turns the path off
+(the jobs then decide through eventsourcing's objects, as before).
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.domain import decorated_funcs
+from eventsourcing.persistence import StoredEvent
+from eventsourcing.utils import get_topic
+
+from ledger.account import Account
+from ledger.adapters.state import MONTH_EVENTS, StateCodec
+
+_NO_DEFAULT = inspect.Parameter.empty
+
+
+@dataclass
+class DirectRows:
+    """What a batch stores: events (key order), state rows, credited months, counts."""
+
+    events: list[StoredEvent] = field(default_factory=list)
+    states: list[StoredEvent] = field(default_factory=list)
+    months: list[tuple[UUID, str]] = field(default_factory=list)
+    counts: Counter[str] = field(default_factory=Counter)
+
+
+class DirectEvents:
+    """Collects the new events of a batch's accounts as stored rows, applying each one."""
+
+    def __init__(self, app: Any) -> None:
+        self.codec = StateCodec(app.mapper)
+        self.interval = (app.snapshotting_intervals.get(Account)
+                         if app.snapshots is not None else None)
+        self.snapshot_due = False
+        self._events: dict[UUID, list[StoredEvent]] = {}
+        self._accounts: dict[UUID, Account] = {}
+        self._counts: Counter[str] = Counter()
+        self._months: list[tuple[UUID, str]] = []
+
+    @staticmethod
+    def enabled(app: Any) -> bool:
+        """The direct path is on (``GONGJI_DIRECT_EVENTS``, default on) and the store
+        keeps state rows (the chained recorders of :mod:`ledger.adapters.state`)."""
+        setting = os.environ.get("GONGJI_DIRECT_EVENTS", "1").strip().lower()
+        return setting not in ("0", "no", "off", "false", "n", "f") and hasattr(
+            app.recorder, "put_states")
+
+    def append(self, account: Account, event_class: type, attributes: dict[str, Any]) -> None:
+        """Record ``event_class`` with ``attributes`` as ``account``'s next event and apply it."""
+        func, parameters, topic, class_version = _shape(event_class)
+        timestamp = event_class.create_timestamp()  # type: ignore[attr-defined]
+        state: dict[str, Any] = {"timestamp": timestamp}
+        for name, default in parameters:
+            value = attributes.get(name, default)
+            if value is _NO_DEFAULT:
+                raise TypeError(f"{event_class.__name__} needs {name!r}")
+            state[name] = value
+        if class_version > 1:
+            state["class_version"] = class_version
+        func(account, **{name: state[name] for name, _ in parameters})
+        version = account.version + 1
+        account.version = version
+        account.modified_on = timestamp
+        self._events.setdefault(account.id, []).append(
+            self.codec.event(account.id, version, topic, state))
+        self._accounts[account.id] = account
+        self._counts[event_class.__name__] += 1
+        if event_class.__name__ in MONTH_EVENTS:
+            self._months.append((account.id, state["month"]))
+        if self.interval and version % self.interval == 0:
+            self.snapshot_due = True
+
+    def prepared(self) -> DirectRows:
+        """The batch's rows in key order, each changed account's state row once."""
+        order = sorted(self._events, key=lambda i: i.hex)
+        return DirectRows(
+            events=[e for i in order for e in self._events[i]],
+            states=[self.codec.row(self._accounts[i]) for i in order],
+            months=self._months, counts=self._counts)
+
+
+_SHAPES: dict[type, tuple[Any, list[tuple[str, Any]], str, int]] = {}
+
+
+def _shape(event_class: type) -> tuple[Any, list[tuple[str, Any]], str, int]:
+    """The ``@event`` body of ``event_class``, its parameters (name, default) in order,
+    its topic and class version."""
+    shape = _SHAPES.get(event_class)
+    if shape is None:
+        func = decorated_funcs[event_class]
+        parameters = [(p.name, p.default)
+                      for p in list(inspect.signature(func).parameters.values())[1:]]
+        shape = (func, parameters, get_topic(event_class),
+                 getattr(event_class, "class_version", 1))
+        _SHAPES[event_class] = shape
+    return shape
