@@ -18,10 +18,13 @@ from uuid import UUID
 import pytest
 
 from conftest import PARAMETERS
-from jobs_support import PEOPLE_HEADER, write
+from jobs_support import PEOPLE_HEADER, rejects, write
 from ledger import Ledger, open_ledger
 from ledger.adapters.chain import verify_chain
-from ledger.commands import CloseYear, CreditAllotment, EnrollPerson, RecordContribution, parse
+from ledger.adapters.direct import DirectEvents
+from ledger.commands import (
+    CloseYear, CreditAllotment, Emigrate, EnrollPerson, RecordContribution, RecordDeath, parse,
+)
 from ledger.jobs import allot_month, close_year, credit_month, import_people
 from policies.calendar import Month
 from policies.errors import LedgerError
@@ -118,6 +121,83 @@ def test_the_bulk_path_stores_what_the_commands_store(tmp_path: Path, seed: int,
             assert verify_chain(ledger.recorder).ok
             assert list(ledger.state_differences()) == []
             assert ledger.recorder.count_states() == len(expected)
+    finally:
+        batch.close()
+        single.close()
+
+
+EDGE_PEOPLE = [  # person, region, birth date, scheme, retired on
+    ("E1", "suizhou", "1985-07-01", "", ""),
+    ("E2", "chongqing", "1982-01-01", "", ""),
+    ("R1", "suizhou", "1950-03-15", "", "2015-06-30"),
+    ("D1", "suizhou", "1980-05-05", "", ""),
+    ("X1", "suizhou", "1981-05-05", "", ""),
+    ("N1", "nanchang", "1984-01-01", "pooling_only", ""),
+]
+EDGE_ROWS = [  # person, month, base: the direct path's every kind of row
+    ("E1", "2024-01", "3000.00"),   # credited before with the same base: already
+    ("E1", "2024-01", "3100.00"),   # … with another base: duplicate_conflict
+    ("E1", "2024-02", "3000.00"),   # new
+    ("E2", "2024-03", "4500.50"),   # new, then the same row again in the same batch
+    ("E2", "2024-03", "4500.50"),
+    ("E2", "2024-03", "4600.00"),   # the same month again with another base
+    ("R1", "2024-03", "3000.00"),   # an allotment month (credited by one): not_employed
+    ("D1", "2024-02", "3000.00"),   # the month of death: credited
+    ("D1", "2024-03", "3000.00"),   # after the month of death: account_closed
+    ("X1", "2024-03", "3000.00"),   # emigrated: account_closed
+    ("N1", "2024-03", "3000.00"),   # no personal account
+    ("NOBODY", "2024-03", "3000.00"),  # unknown_person
+    ("E1", "2024-13", "3000.00"),   # invalid_input
+    ("E1", "2024-03", "-1"),
+]
+
+
+def edge_ledger(path: Path) -> Ledger:
+    """A ledger in which the edge rows meet every state they can meet."""
+    ledger = open_ledger(str(path), PARAMETERS)
+    for person, region, born, scheme, retired in EDGE_PEOPLE:
+        ledger.enroll(parse(EnrollPerson, {k: v for k, v in {
+            "person": person, "region": region, "birth_date": born, "scheme": scheme,
+            "retired_on": retired}.items() if v}))
+    ledger.credit_contribution(parse(RecordContribution, {
+        "person": "E1", "month": "2024-01", "base": "3000.00"}))
+    ledger.credit_allotment(parse(CreditAllotment, {"person": "R1", "month": "2024-03"}))
+    ledger.record_death(parse(RecordDeath, {"person": "D1", "date": "2024-02-10"}))
+    ledger.emigrate(parse(Emigrate, {"person": "X1", "date": "2024-02-01"}))
+    return ledger
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_the_direct_path_meets_every_edge_row_as_the_commands_do(
+        tmp_path: Path, workers: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    appended = []
+    real = DirectEvents.append
+    monkeypatch.setattr(DirectEvents, "append", lambda self, *a: (
+        appended.append(a[1].__name__), real(self, *a)))
+    rows = [dict(zip(("person", "month", "base"), row, strict=True)) for row in EDGE_ROWS]
+    batch, single = edge_ledger(tmp_path / "bulk.db"), edge_ledger(tmp_path / "single.db")
+    try:
+        summary = credit_month(batch, write(tmp_path / "c.csv", csv_text(
+            "person,month,base\n", rows)), tmp_path / "c.rejects.csv", batch_size=4,
+            workers=workers)
+        codes = []
+        for row in rows:
+            try:
+                single.credit_contribution(parse(RecordContribution, row))
+            except LedgerError as error:
+                codes.append(str(error.code))
+        if workers == 1:  # the deciding processes' calls are not seen here
+            assert appended == ["ContributionCredited"] * 3
+        assert summary.events["ContributionCredited"] == 3
+        assert sorted(r[-2] for r in rejects(tmp_path / "c.rejects.csv")) == sorted(codes)
+        assert sorted(codes) == sorted([
+            "duplicate_conflict", "duplicate_conflict", "not_employed", "account_closed",
+            "account_closed", "no_personal_account", "unknown_person", "invalid_input",
+            "invalid_input"])
+        assert stored(batch) == stored(single)
+        for ledger in (batch, single):
+            assert verify_chain(ledger.recorder).ok
+            assert list(ledger.state_differences()) == []
     finally:
         batch.close()
         single.close()
