@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from ledger.account import Account
 from ledger.commands import (
     CreditAllotment,
     CreditLumpSum,
@@ -39,17 +38,9 @@ class CreditCommands(LedgerCore):
         """An employed month's credit, once per person and month."""
         return self.decide_on_account(cmd.person, crediting.decide_contribution, cmd)
 
-    def decide_contribution(self, account: Account, cmd: RecordContribution) -> Credited:
-        """Credit ``cmd.month`` on the loaded ``account`` (the batch jobs' entry)."""
-        return crediting.decide_contribution(account, self.book, cmd)[0]
-
     def credit_allotment(self, cmd: CreditAllotment) -> Credited:
         """A retired month's allotment, once per person and month."""
         return self.decide_on_account(cmd.person, crediting.decide_allotment, cmd)
-
-    def decide_allotment(self, account: Account, cmd: CreditAllotment) -> Credited:
-        """Credit ``cmd.month``'s allotment on the loaded ``account`` (the batch jobs' entry)."""
-        return crediting.decide_allotment(account, self.book, cmd)[0]
 
     def credit_lump_sum(self, cmd: CreditLumpSum) -> Credited:
         """A one-off prepay/back-pay credit (nanchang art. 21), idempotent by its id."""

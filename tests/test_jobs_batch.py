@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from jobs_support import enroll_many
 from ledger import Ledger
-from ledger.adapters.batch import BatchWriter
+from ledger.account import Account
+from ledger.adapters.batch import BatchWriter, planned
 from ledger.commands import RecordContribution, parse
 from ledger.ids import account_id
 
@@ -20,8 +23,19 @@ def credit(month: str):
     return decide
 
 
+def credit_direct(month: str):
+    """``credit`` as a plan: the batch takes the direct path (ledger.adapters.direct)."""
+    def plan(account, items, append):
+        if account is not None:
+            append(account, Account.ContributionCredited,
+                   {"month": month, "base": 100000, "amount": 2000, "article": "test"})
+        return [None] * len(items)
+    return planned(plan)
+
+
+@pytest.mark.parametrize("credit", [credit, credit_direct])
 def test_a_batch_is_stored_in_one_insert_with_snapshots_and_reads_back(
-        memory_ledger: Ledger, tmp_path: Path):
+        memory_ledger: Ledger, tmp_path: Path, credit):
     names = enroll_many(memory_ledger, tmp_path, 5)
     work = {account_id(n): [n] for n in names}
     writer = BatchWriter(memory_ledger)
@@ -32,6 +46,7 @@ def test_a_batch_is_stored_in_one_insert_with_snapshots_and_reads_back(
     snapshot = next(memory_ledger.snapshots.get(account.id, desc=True, limit=1))
     assert snapshot.originator_version == 100
     assert writer.reader.aggregates(work)[account.id].balance == 99 * 2000
+    assert list(memory_ledger.state_differences()) == []
 
 
 def test_a_clash_with_another_writer_redoes_the_batch_account_by_account(
@@ -52,3 +67,24 @@ def test_a_clash_with_another_writer_redoes_the_batch_account_by_account(
     views = [ledger.account_view(n) for n in names]
     assert [v.balance for v in views] == [2000 + 2000, 2000, 2000]
     assert result.balances_after - result.balances_before == 3 * 2000
+
+
+def test_a_clash_on_the_direct_path_redoes_the_batch_account_by_account(
+        memory_ledger: Ledger, tmp_path: Path):
+    ledger = memory_ledger
+    names = enroll_many(ledger, tmp_path, 3)
+    racing = {"done": False}
+    direct = credit_direct("2024-02").plan  # type: ignore[attr-defined]
+
+    def plan(account, items, append):
+        if not racing["done"]:  # another writer credits this account meanwhile
+            racing["done"] = True
+            ledger.credit_contribution(parse(RecordContribution, {
+                "person": account.person, "month": "2024-01", "base": "1000.00"}))
+        return direct(account, items, append)
+
+    result = BatchWriter(ledger).run({account_id(n): [n] for n in names}, planned(plan))
+    assert result.fallbacks == 1 and result.events["ContributionCredited"] == 3
+    assert [ledger.account_view(n).balance for n in names] == [2000 + 2000, 2000, 2000]
+    assert result.balances_after - result.balances_before == 3 * 2000
+    assert list(ledger.state_differences()) == []

@@ -1,7 +1,8 @@
 """``gongji jobs allot-month``: every retired person's allotment (退休人员划入) for a month.
 
 Walks every account of the shard (in key order) and asks
-:meth:`CreditCommands.decide_allotment` for each, so the rules are the command's own:
+:func:`ledger.deciders.crediting.plan_allotment` for each, so the rules are the command's
+own (the events written straight from their attributes, :mod:`ledger.adapters.direct`):
 age band from the month after the 70th birthday, mixed history prorated, nothing for a
 month after the month of death or for a closed (paid-out) account, the policy of the
 region the person is insured in *now* (a transferred person is credited in the new
@@ -19,7 +20,9 @@ from pathlib import Path
 from uuid import UUID
 
 from ledger.account import Account
+from ledger.adapters.batch import Append, planned
 from ledger.commands import CreditAllotment
+from ledger.deciders import crediting
 from ledger.jobs.runner import Progress, rejected, run_population_job
 from ledger.jobs.shard import Shard
 from ledger.jobs.workers import with_workers
@@ -40,23 +43,23 @@ def allot_month(
     (:mod:`ledger.jobs.workers`)."""
     summary = JobSummary("allot-month", str(shard), credit_event="AllotmentCredited")
 
-    def decide(account: Account | None, _: Sequence[UUID]) -> tuple[list[Outcome], Account | None]:
+    def plan(account: Account | None, _: Sequence[UUID], append: Append) -> list[Outcome]:
         assert account is not None  # the ids come from the accounts' own Enrolled events
         if region is not None and account.region != region:
-            return [Outcome(SKIPPED, code="other_region")], account
+            return [Outcome(SKIPPED, code="other_region")]
         if not account.has_account:
-            return [Outcome(SKIPPED, code=ErrorCode.NO_PERSONAL_ACCOUNT.value)], account
+            return [Outcome(SKIPPED, code=ErrorCode.NO_PERSONAL_ACCOUNT.value)]
         if not credits.receives_allotment(account.facts, month):
-            return [Outcome(SKIPPED, code=ErrorCode.NOT_RETIRED.value)], account
-        pending = len(account.pending_events)
+            return [Outcome(SKIPPED, code=ErrorCode.NOT_RETIRED.value)]
         try:
-            credited = ledger.decide_allotment(
-                account, CreditAllotment(person=account.person, month=month))
+            credited, credit = crediting.plan_allotment(
+                account, ledger.book, CreditAllotment(person=account.person, month=month))
         except LedgerError as error:
-            return [rejected(error, account.person)], account
-        if len(account.pending_events) == pending:
-            return [Outcome(ALREADY)], account
-        return [Outcome(WRITTEN, credited.credited)], account
+            return [rejected(error, account.person)]
+        if credit is None:
+            return [Outcome(ALREADY)]
+        append(account, Account.AllotmentCredited, credit)
+        return [Outcome(WRITTEN, credited.credited)]
 
-    return run_population_job(ledger, summary, decide, rejects_path, shard, batch_size,
+    return run_population_job(ledger, summary, planned(plan), rejects_path, shard, batch_size,
                               progress)
