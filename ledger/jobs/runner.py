@@ -22,7 +22,7 @@ from uuid import UUID
 from eventsourcing.utils import get_topic
 
 from ledger import metrics
-from ledger.jobs import workers
+from ledger.jobs import gcpause, workers
 from ledger.account import Account
 from ledger.adapters.batch import Decide
 from ledger.adapters.bulk import BulkReader
@@ -55,26 +55,28 @@ def run_batches(
     writer = workers.writer_for(ledger)
     progress = workers.progress_for(progress)
     started = time.perf_counter()
-    for work, done in batches:
-        if work:
-            result = writer.run(work, decide)
-            summary.add_batch(result)
-            refused: list[tuple[Sequence[object], Outcome]] = []
-            kinds: Counter[str] = Counter()
-            for account_id, items in work.items():
-                for item, outcome in zip(items, result.outcomes[account_id], strict=True):
-                    summary.add(outcome)
-                    kinds[outcome.kind] += 1
-                    if outcome.kind == REJECTED and reject_row is not None:
-                        refused.append((reject_row(item, outcome), outcome))
-            if rejects is not None:
-                for values, outcome in sorted(refused, key=_line_order):
-                    rejects.add(values, outcome.code, outcome.message)
-                rejects.flush()
-            metrics.job_batch(summary.job, kinds, done)
-        summary.seconds = time.perf_counter() - started
-        if progress is not None:
-            progress(done, summary)
+    with gcpause.paused():
+        for work, done in batches:
+            if work:
+                result = writer.run(work, decide)
+                summary.add_batch(result)
+                refused: list[tuple[Sequence[object], Outcome]] = []
+                kinds: Counter[str] = Counter()
+                for account_id, items in work.items():
+                    for item, outcome in zip(items, result.outcomes[account_id], strict=True):
+                        summary.add(outcome)
+                        kinds[outcome.kind] += 1
+                        if outcome.kind == REJECTED and reject_row is not None:
+                            refused.append((reject_row(item, outcome), outcome))
+                if rejects is not None:
+                    for values, outcome in sorted(refused, key=_line_order):
+                        rejects.add(values, outcome.code, outcome.message)
+                    rejects.flush()
+                metrics.job_batch(summary.job, kinds, done)
+            summary.seconds = time.perf_counter() - started
+            if progress is not None:
+                progress(done, summary)
+            gcpause.after_batch()
     summary.seconds = time.perf_counter() - started
     return summary
 

@@ -31,6 +31,7 @@ from typing import Any
 
 from ledger.adapters.batch import BatchWriter, Prepared
 from ledger.core import LedgerCore
+from ledger.jobs import gcpause
 from ledger.jobs.shard import Shard
 from ledger.jobs.summary import JobSummary
 
@@ -103,34 +104,36 @@ def run_in_workers(ledger: LedgerCore, shard: Shard, workers: int, job: Job,
     writer = BatchWriter(ledger)
     summaries: dict[int, JobSummary] = {}
     latest: dict[int, tuple[float, JobSummary]] = {}
-    try:
-        while len(summaries) < workers:
-            try:
-                kind, index, payload = inbox.get(timeout=POLL_SECONDS)
-            except queue.Empty:
-                dead = [p for i, p in enumerate(processes, 1)
-                        if not p.is_alive() and i not in summaries]
-                if dead:
-                    raise RuntimeError(f"a deciding process ended without finishing "
-                                       f"(exit code {dead[0].exitcode})") from None
-                continue
-            if kind == "batch":
-                answers[index - 1].put(writer.submit(payload))
-            elif kind == "progress":
-                latest[index] = payload
-                if progress is not None:
-                    done = sum(d for d, _ in latest.values()) / workers
-                    progress(done, added(str(shard), [s for _, s in latest.values()],
-                                         time.perf_counter() - started))
-            elif kind == "done":
-                summaries[index] = payload
-            else:
-                raise RuntimeError(f"deciding process {index} failed: {payload}")
-    finally:
-        for process in processes:
-            if process.is_alive() and len(summaries) < workers:
-                process.terminate()
-            process.join()
+    with gcpause.paused():
+        try:
+            while len(summaries) < workers:
+                try:
+                    kind, index, payload = inbox.get(timeout=POLL_SECONDS)
+                except queue.Empty:
+                    dead = [p for i, p in enumerate(processes, 1)
+                            if not p.is_alive() and i not in summaries]
+                    if dead:
+                        raise RuntimeError(f"a deciding process ended without finishing "
+                                           f"(exit code {dead[0].exitcode})") from None
+                    continue
+                if kind == "batch":
+                    answers[index - 1].put(writer.submit(payload))
+                    gcpause.after_batch()
+                elif kind == "progress":
+                    latest[index] = payload
+                    if progress is not None:
+                        done = sum(d for d, _ in latest.values()) / workers
+                        progress(done, added(str(shard), [s for _, s in latest.values()],
+                                             time.perf_counter() - started))
+                elif kind == "done":
+                    summaries[index] = payload
+                else:
+                    raise RuntimeError(f"deciding process {index} failed: {payload}")
+        finally:
+            for process in processes:
+                if process.is_alive() and len(summaries) < workers:
+                    process.terminate()
+                process.join()
     _merge_rejects(rejects, [_part(rejects, i) for i in range(1, workers + 1)])
     return added(str(shard), [summaries[i] for i in sorted(summaries)],
                  time.perf_counter() - started)
