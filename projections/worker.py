@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import gc
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -36,6 +35,7 @@ from eventsourcing.persistence import OperationalError as StoreUnavailable
 from eventsourcing.postgres import PostgresApplicationRecorder
 from psycopg.sql import SQL, Identifier
 
+from ledger import gcpause
 from projections import pipeline
 from projections.log import EventLog, LogRow
 from projections.projection import Key, LedgerProjection, Row, state_decoder
@@ -132,7 +132,7 @@ class ViewWorker:
         position, head, applied = self.views.position(), self.head(), 0
         with ThreadPoolExecutor(1, thread_name_prefix="gongji-log") as reader, \
                 ThreadPoolExecutor(1, thread_name_prefix="gongji-views") as writer, \
-                _gc_paused():
+                gcpause.paused():
             pending = reader.submit(self.log.read, position, self.batch_size)
             try:
                 while rows := pending.result():
@@ -260,18 +260,6 @@ def _recorded(decode: Callable[[bytes], dict[str, Any]], state: bytes) -> dt.dat
     except Exception:  # noqa: BLE001 - a poison event has no usable time: count it as now
         return dt.datetime.now(dt.UTC)
     return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
-
-
-@contextlib.contextmanager
-def _gc_paused() -> Iterator[None]:
-    """A batch makes ~10 containers per event and no cycles: don't let the collector rescan."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 @contextlib.contextmanager

@@ -6,6 +6,7 @@ DOMAIN.md 4 and 9. Each decider: the policy, a repeat of the same credit (a retr
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from ledger.account import Account
@@ -91,11 +92,8 @@ def decide_contribution(
     account: Account, book: PolicyBook, cmd: RecordContribution
 ) -> Decision[Credited]:
     """Credit ``cmd.month`` unless it is credited already (:func:`plan_contribution`)."""
-    result, credit = plan_contribution(account, book, cmd)
-    if credit is None:
-        return result, []
-    account.credit_contribution(**credit)
-    return result, [account]
+    return _carried_out(account, *plan_contribution(account, book, cmd),
+                        account.credit_contribution)
 
 
 def plan_allotment(
@@ -125,10 +123,15 @@ def decide_allotment(
 ) -> Decision[Credited]:
     """Credit the allotment for ``cmd.month`` unless it is credited already
     (:func:`plan_allotment`)."""
-    result, credit = plan_allotment(account, book, cmd)
+    return _carried_out(account, *plan_allotment(account, book, cmd), account.credit_allotment)
+
+
+def _carried_out(account: Account, result: Credited, credit: dict[str, Any] | None,
+                 command: Callable[..., None]) -> Decision[Credited]:
+    """A plan carried out by the account's own command method (None: nothing to do)."""
     if credit is None:
         return result, []
-    account.credit_allotment(**credit)
+    command(**credit)
     return result, [account]
 
 

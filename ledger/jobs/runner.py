@@ -22,7 +22,8 @@ from uuid import UUID
 from eventsourcing.utils import get_topic
 
 from ledger import metrics
-from ledger.jobs import gcpause, workers
+from ledger import gcpause
+from ledger.jobs import workers
 from ledger.account import Account
 from ledger.adapters.batch import Decide
 from ledger.adapters.bulk import BulkReader

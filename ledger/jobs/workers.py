@@ -31,7 +31,7 @@ from typing import Any
 
 from ledger.adapters.batch import BatchWriter, Prepared
 from ledger.core import LedgerCore
-from ledger.jobs import gcpause
+from ledger import gcpause
 from ledger.jobs.shard import Shard
 from ledger.jobs.summary import JobSummary
 
