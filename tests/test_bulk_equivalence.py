@@ -25,6 +25,7 @@ from ledger.adapters.direct import DirectEvents
 from ledger.commands import (
     CloseYear, CreditAllotment, Emigrate, EnrollPerson, RecordContribution, RecordDeath, parse,
 )
+from ledger.crypto import Codec, new_key
 from ledger.jobs import allot_month, close_year, credit_month, import_people
 from policies.calendar import Month
 from policies.errors import LedgerError
@@ -95,11 +96,12 @@ def one_by_one(ledger: Ledger, people: list[dict[str, str]],
 
 
 def stored(ledger: Ledger) -> dict[UUID, list[tuple[int, str, bytes]]]:
-    """Every aggregate's events as stored, timestamps blanked."""
+    """Every aggregate's events as stored (opened, under a cipher key), timestamps blanked."""
     events: dict[UUID, list[tuple[int, str, bytes]]] = {}
+    codec = Codec.of(ledger.mapper)
     for row in ledger.recorder.select_notifications(0, 1_000_000, inclusive_of_start=False):
         events.setdefault(row.originator_id, []).append(
-            (row.originator_version, row.topic, TIMESTAMP.sub(b"T", row.state)))
+            (row.originator_version, row.topic, TIMESTAMP.sub(b"T", codec.open(row.state))))
     return events
 
 
@@ -167,9 +169,11 @@ def edge_ledger(path: Path) -> Ledger:
     return ledger
 
 
-@pytest.mark.parametrize("workers", [1, 2])
+@pytest.mark.parametrize("workers, cipher", [(1, False), (2, False), (1, True)])
 def test_the_direct_path_meets_every_edge_row_as_the_commands_do(
-        tmp_path: Path, workers: int, monkeypatch: pytest.MonkeyPatch) -> None:
+        tmp_path: Path, workers: int, cipher: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    if cipher:  # the direct path seals its events with the mapper's cipher too
+        monkeypatch.setenv("GONGJI_CIPHER_KEY", new_key())
     appended = []
     real = DirectEvents.append
     monkeypatch.setattr(DirectEvents, "append", lambda self, *a: (
@@ -195,6 +199,9 @@ def test_the_direct_path_meets_every_edge_row_as_the_commands_do(
             "account_closed", "no_personal_account", "unknown_person", "invalid_input",
             "invalid_input"])
         assert stored(batch) == stored(single)
+        raw = [r.state for r in batch.recorder.select_notifications(
+            0, 1000, inclusive_of_start=False)]
+        assert any(b'"month":"2024-02"' in state for state in raw) is not cipher
         for ledger in (batch, single):
             assert verify_chain(ledger.recorder).ok
             assert list(ledger.state_differences()) == []
