@@ -73,8 +73,10 @@ class TieOutOut(BaseModel):
     month: int
     closing: str = Field(description="opening + inflows − outflows (期末余额)")
     balances: str = Field(description="Σ balances at the month's end, from the daily "
-                                      "balances (月末账户余额合计)")
-    accounts: int = Field(description="accounts counted (账户数)")
+                                      "balances, of the accounts in the region that day "
+                                      "(月末账户余额合计)")
+    accounts: int = Field(description="accounts in the region that day with a movement "
+                                      "by then (账户数)")
     ties_out: bool = Field(description="closing = Σ balances, to the fen (平衡)")
 
 

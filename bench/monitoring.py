@@ -10,7 +10,8 @@ then, in the same run:
 - the indicators' full rebuild from the log alone (``indicators.replay``), events/s over
   the same events;
 - a month's fund statement from the projection (``statements``), and separately its
-  tie-out against Σ balances (which reads every daily balance), seconds;
+  tie-out against Σ balances (summed in the view store: one SQL query), seconds, beside
+  the former path (every daily balance read in Python, ``ViewReader.balances_on``);
 - a month's institution indicators and flags from the projection, seconds.
 
 Usage: ``python bench/monitoring.py [--people 1000] [--copies 100] [--visits 1]``
@@ -118,7 +119,11 @@ def main() -> None:
         reader = ViewReader(views, ledger.book)
         check, seconds = timed(lambda: tie_out(reader, found[0]))
         print(f"its tie-out against Σ balances ({check.accounts:,} accounts, "
-              f"{'ties out' if check.ties_out else 'DOES NOT TIE OUT'}): {seconds:.2f} s")
+              f"{'ties out' if check.ties_out else 'DOES NOT TIE OUT'}): {seconds:.3f} s")
+        before, python = timed(lambda: reader.balances_on(found[0].last_day, REGION))
+        print(f"  the former path, every daily balance read in Python "
+              f"(ViewReader.balances_on, {len(before):,} accounts): {python:.2f} s; "
+              f"{python / seconds:,.0f} × the tie-out's time")
         rules = load_thresholds("").institutions
 
         def month_flags():  # noqa: ANN202

@@ -94,6 +94,19 @@ def movement(event: Any) -> tuple[dt.date, int] | None:
     return kind.day(event), kind.sign * event.amount
 
 
+def region_on(entered: Iterable[tuple[str, str]], day: str) -> str | None:
+    """The region an account is in at the end of ``day`` (ISO), from the days it entered
+    each region, ``(since, region)``: ``""`` at enrolment (from the start), else the day of
+    the transfer, which belongs to the destination, as in :func:`region_spans`. None before
+    it is enrolled. (The SQL view store's ``region_balances`` asks the same in one query.)"""
+    found = None
+    for since, region in sorted(entered):
+        if since > day:
+            break
+        found = region
+    return found
+
+
 def region_spans(events: Iterable[Any], year: int) -> dict[str, list[Span]]:
     """The days of ``year`` the account was open in each region, from its events alone.
 

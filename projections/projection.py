@@ -198,7 +198,7 @@ class LedgerProjection:
     def _enrolled(self, batch: ViewBatch, account_id: str, d: dict[str, Any]) -> None:
         person = d["person"]
         self.people[account_id] = person
-        self.regions[person] = d["region"]
+        self.flows.entered(batch, person, "", d["region"])
         batch.set(PEOPLE.name, (account_id,), person=person)
         retired = d["retired_on"]
         change = batch.row(ACCOUNTS.name, (person,))

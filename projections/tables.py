@@ -88,6 +88,9 @@ INSTITUTIONS = Table(
     added=("visits", "in_scope", "total", "out_of_scope", "fund_paid", "account_paid",
            "cash_paid", "reversed"),
 )
+#: the day an account entered a region (``since``: "" at enrolment, from the start; else the
+#: day of its TransferredIn): the region as of a day, for the statement's tie-out
+REGIONS = Table("regions", (("person", TEXT), ("since", TEXT)), set=(("region", TEXT),))
 #: reviews of account-use alerts (AlertReviewed events), by alert
 REVIEWS = Table(
     "reviews", (("alert", TEXT), ("review", TEXT)),
@@ -96,5 +99,5 @@ REVIEWS = Table(
 )
 
 TABLES: tuple[Table, ...] = (PEOPLE, ACCOUNTS, POOLING, TRANSACTIONS, BINDINGS, FAMILY,
-                             FUNDS, DAILY, STATEMENT, INSTITUTIONS, REVIEWS)
+                             FUNDS, DAILY, STATEMENT, INSTITUTIONS, REGIONS, REVIEWS)
 BY_NAME = {table.name: table for table in TABLES}

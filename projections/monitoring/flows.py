@@ -22,7 +22,7 @@ from eventsourcing.utils import get_topic
 from ledger.account import Account
 from ledger.movement import MOVING, Kind
 from ledger.transaction import Settlement
-from projections.tables import INSTITUTIONS, STATEMENT
+from projections.tables import INSTITUTIONS, REGIONS, STATEMENT
 
 Batch = Any  # projections.projection.ViewBatch (imported there; no import cycle here)
 Handler = Callable[[Batch, str, dict[str, Any]], None]
@@ -82,6 +82,12 @@ class FlowHandlers:
         return {get_topic(getattr(Account, name)): self._mover(name, kind)
                 for name, kind in MOVING.items()}
 
+    def entered(self, batch: Batch, person: str, since: str, region: str) -> None:
+        """The account is in ``region`` from ``since`` (ISO; "" at enrolment): kept for the
+        movements that follow and, in the ``regions`` view, for the tie-out as of a day."""
+        self.regions[person] = region
+        batch.set(REGIONS.name, (person, since), region=region)
+
     # -- the statement's lines -----------------------------------------------------------
 
     @staticmethod
@@ -100,9 +106,9 @@ class FlowHandlers:
         line, regions = LINE_OF[name], self.regions  # a new moving kind needs its line here
 
         def move(batch: Batch, person: str, d: dict[str, Any]) -> None:
-            if kind.region is not None:  # a transfer in: the account's region from now on
-                regions[person] = d[kind.region]
             day = kind.stored_day(d)
+            if kind.region is not None:  # a transfer in: the account's region from its day
+                self.entered(batch, person, day, d[kind.region])
             self.line(batch, regions[person], int(day[:4]), int(day[5:7]),
                       line or _debit_line(person, d), d["amount"])
 

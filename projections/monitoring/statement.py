@@ -6,7 +6,7 @@ accounts' inflows and outflows by kind, the over-cap amounts and how many people
 the cap, each with its year-to-date figure; and the accounts' opening and closing totals:
 opening + inflows − outflows = closing. :func:`tie_out` checks that closing against Σ
 balances at the month's end read from the daily-balance view, a second path through the
-same events.
+same events, by the region each account was in that day.
 """
 
 from __future__ import annotations
@@ -168,10 +168,12 @@ class TieOut:
 
 
 def tie_out(reader: object, statement: Statement) -> TieOut:
-    """Σ balances, by value date, at the end of the statement's month, of the accounts of
-    its region (from the daily-balance view; an account counts in its present region)."""
-    balances = reader.balances_on(statement.last_day, statement.region)  # type: ignore[attr-defined]
-    return TieOut(statement.closing, sum(b.balance for b in balances), len(balances))
+    """Σ balances, by value date, at the end of the statement's month, of the accounts that
+    were in its region that day (the ``daily`` and ``regions`` views: summed in the view
+    store, in one query on SQL). ``reader``: a :class:`~projections.reader.ViewReader`."""
+    views: ViewStore = reader.views  # type: ignore[attr-defined]
+    total, accounts = views.region_balances(statement.region, statement.last_day.isoformat())
+    return TieOut(statement.closing, total, accounts)
 
 
 COLUMNS = ("region", "year", "month", "section", "line", "label", "amount", "count",

@@ -13,7 +13,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from projections.projection import Key, Row, ViewBatch
-from projections.tables import ACCOUNTS, BY_NAME, POOLING, TABLES, Table
+from ledger.movement import region_on
+from projections.tables import ACCOUNTS, BY_NAME, DAILY, POOLING, REGIONS, TABLES, Table
 
 TRACKING_NAME = "Ledger/views"
 
@@ -75,6 +76,24 @@ class ViewStore(ABC):
                        and region in (None, row["region"])),
                       key=lambda row: row["person"])
         return rows[:limit]
+
+    def region_balances(self, region: str, day: str) -> tuple[int, int]:
+        """Σ closing balances of ``day`` (ISO, by value date) of the accounts in ``region``
+        at the end of that day (:func:`ledger.movement.region_on`), and how many accounts
+        with a movement by then that is: the fund statement's tie-out.
+
+        This reads every daily change; the SQL store overrides it with one aggregate query.
+        """
+        entered: dict[str, list[tuple[str, str]]] = {}
+        for row in self.rows(REGIONS.name):
+            entered.setdefault(row["person"], []).append((row["since"], row["region"]))
+        totals: dict[str, int] = {}
+        for row in self.rows(DAILY.name):
+            if row["day"] <= day:
+                totals[row["person"]] = totals.get(row["person"], 0) + row["change"]
+        inside = [total for person, total in totals.items()
+                  if region_on(entered.get(person, ()), day) == region]
+        return sum(inside), len(inside)
 
     def get(self, table: str, key: Key) -> Row | None:
         return self.lookup(table, [key]).get(key)

@@ -24,7 +24,9 @@ from eventsourcing.utils import Environment
 from ledger.adapters.store import init_lock, store_env
 from projections.projection import Key, Row, ViewBatch
 from projections.stores.base import TRACKING_NAME, StalePosition, ViewStore
-from projections.tables import ACCOUNTS, BY_NAME, INT, POOLING, TABLES, TEXT, Table
+from projections.tables import (
+    ACCOUNTS, BY_NAME, DAILY, INT, POOLING, REGIONS, TABLES, TEXT, Table,
+)
 
 LOOKUP_CHUNK = 500
 #: The worker's status beside the views (not a view: a rebuild keeps it): ``failure`` → JSON.
@@ -218,6 +220,21 @@ class SQLViews(ViewStore):
             where = " AND ".join(f"{k} = {self.mark}" for k in table.key_names)
             for key in keys:
                 yield select + where, key
+
+    def region_balances(self, region: str, day: str) -> tuple[int, int]:
+        """One aggregate query: each account's region at the end of ``day`` is that of its
+        latest ``regions`` row with ``since`` on or before it (``region_on``'s rule)."""
+        daily, regions, m = self.table_name(DAILY), self.table_name(REGIONS), self.mark
+        statement = (
+            f"SELECT COALESCE(SUM(d.change), 0) AS total, COUNT(DISTINCT d.person) AS accounts "
+            f"FROM {regions} r JOIN {daily} d ON d.person = r.person AND d.day <= {m} "
+            f"WHERE r.region = {m} AND r.since <= {m} AND NOT EXISTS ("
+            f"SELECT 1 FROM {regions} n WHERE n.person = r.person "
+            f"AND n.since > r.since AND n.since <= {m})")
+        with self._transaction(commit=False) as c:
+            c.execute(statement, (day, region, day, day))
+            row = c.fetchone()
+        return int(row["total"]), int(row["accounts"])
 
     def rows(self, table: str, first: Any = None) -> list[Row]:
         spec = BY_NAME[table]
