@@ -29,7 +29,7 @@ SQLITE_TABLES = {
     "stored_events", "stored_events_chain", "stored_events_accounts", "stored_events_months",
     "stored_snapshots", "tracking", "gongji_idempotency", *(f"gongji_view_{name}" for name in (
         "accounts", "bindings", "daily", "family", "funds", "people", "pooling",
-        "transactions", "status", "statement", "institutions", "reviews")),
+        "transactions", "status", "statement", "institutions", "reviews", "regions")),
 }
 POSTGRES_TABLES = {
     "ledger_events", "ledger_events_chain", "ledger_events_accounts", "ledger_events_months",
