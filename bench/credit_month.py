@@ -97,6 +97,59 @@ def bare_insert(url: str, rows: list[tuple], batch: int, work: Path) -> float:
     return seconds
 
 
+def job_side_rows(url: str, credited: list[tuple]) -> dict[str, list[tuple]]:
+    """What the job stored beside its events (SQLite): their chain links, the credited
+    accounts' state rows and their month lines, in the order the job writes them."""
+    ids = sorted({row[0] for row in credited})
+    with sqlite3.connect(url) as db:
+        links = db.execute(
+            "SELECT c.* FROM stored_events_chain c JOIN stored_events e "
+            "ON e.rowid = c.notification_id WHERE e.topic = ? ORDER BY c.notification_id",
+            (credited[0][2],)).fetchall() if credited else []
+        db.execute("CREATE TEMP TABLE credited (id TEXT PRIMARY KEY)")
+        db.executemany("INSERT INTO credited VALUES (?)", [(i,) for i in ids])
+        states = db.execute("SELECT s.* FROM stored_events_accounts s JOIN credited c "
+                            "ON c.id = s.id ORDER BY s.id").fetchall()
+        months = db.execute("SELECT m.* FROM stored_events_months m JOIN credited c "
+                            "ON c.id = m.id ORDER BY m.id, m.month").fetchall()
+    return {"links": links, "states": states, "months": months}
+
+
+def floor_insert(before: Path, events: list[tuple], side: dict[str, list[tuple]],
+                 batch: int) -> float:
+    """Seconds to write every row the job wrote — events, chain links, state rows
+    (upserted), month lines — with one ``executemany`` per table and batch, into a copy of
+    the store as it was before the job (SQLite, WAL, synchronous FULL): the job's own SQL
+    with no Python in between, the floor of any job that stores what this one stores."""
+    db = sqlite3.connect(before, isolation_level=None)
+    db.execute("PRAGMA journal_mode = WAL")
+    db.execute("PRAGMA synchronous = FULL")
+    links, states, months = side["links"], side["states"], side["months"]
+    state_at = {row[0]: n for n, row in enumerate(states)}
+    months_of: dict[str, list[tuple]] = {}
+    for row in months:
+        months_of.setdefault(row[0], []).append(row)
+    started = time.perf_counter()
+    for start in range(0, len(events), batch):
+        chunk = events[start:start + batch]
+        ids = sorted({row[0] for row in chunk})
+        mine = [states[state_at[i]] for i in ids]
+        db.execute("BEGIN")
+        db.executemany("INSERT INTO stored_events VALUES (?,?,?,?)", chunk)
+        db.executemany("INSERT INTO stored_events_chain VALUES (?,?,?,?)",
+                       links[start:start + batch])
+        db.executemany(
+            "INSERT INTO stored_events_accounts VALUES (?,?,?,?) ON CONFLICT(id) DO UPDATE "
+            "SET version = excluded.version, topic = excluded.topic, state = excluded.state "
+            "WHERE stored_events_accounts.version < excluded.version", mine)
+        db.executemany("INSERT INTO stored_events_months VALUES (?,?)",
+                       [m for i in ids for m in months_of.get(i, ())])
+        db.execute("COMMIT")
+    seconds = time.perf_counter() - started
+    db.close()
+    return seconds
+
+
 def sharded_credit(url: str, credits: Path, shards: int, work: Path) -> tuple[float, bool]:
     """Wall seconds of N ``credit-month --shard i/N`` processes run side by side, and
     whether every shard's summary tied out."""
@@ -129,10 +182,15 @@ def main() -> None:
         write_people(people, args.people)
         write_contributions(credits, args.people, "2024-03")
         load_before = os.getloadavg()
+        store = "PostgreSQL" if args.database.startswith("postgresql") else "SQLite"
         with fresh_store(args.database, work) as url:
             ledger = open_ledger(url, PARAMETERS)
             enrolled = import_people(ledger, people, work / "people.rejects.csv",
                                      batch_size=args.batch_size, workers=args.workers)
+            before = work / "before.db"
+            if store == "SQLite":  # the store as the job finds it, for the floor
+                with sqlite3.connect(url) as source, sqlite3.connect(before) as copy:
+                    source.backup(copy)
             if args.shards == 1:
                 job = credit_month(ledger, credits, work / "credits.rejects.csv",
                                    batch_size=args.batch_size, workers=args.workers)
@@ -146,7 +204,8 @@ def main() -> None:
             rows = job_rows(url, topic)
             assert len(rows) == written
             bare_seconds = bare_insert(url, rows, args.batch_size, work)
-        store = "PostgreSQL" if args.database.startswith("postgresql") else "SQLite"
+            floor_seconds = (floor_insert(before, rows, job_side_rows(url, rows),
+                                          args.batch_size) if store == "SQLite" else None)
         job_rate, bare_rate = written / seconds, written / bare_seconds
         print(f"store: {store}; people: {args.people:,}; batch size: {args.batch_size:,}; "
               f"job processes: {args.shards}; deciding processes: {args.workers}")
@@ -156,6 +215,12 @@ def main() -> None:
               f"= {job_rate:,.0f} events/s (ties out: {ties})")
         print(f"bare {'COPY' if store == 'PostgreSQL' else 'executemany'} of the same rows in "
               f"key order: {bare_seconds:.1f} s = {bare_rate:,.0f} events/s")
+        if floor_seconds is not None:
+            floor_rate = written / floor_seconds
+            print(f"floor: the same events with their chain links, state rows and month "
+                  f"lines, executemany into the store as it was: {floor_seconds:.1f} s = "
+                  f"{floor_rate:,.0f} credits/s ({floor_rate / bare_rate:.0%} of bare; "
+                  f"job/floor {job_rate / floor_rate:.0%})")
         print(f"ratio job/bare: {job_rate / bare_rate:.0%}; peak memory {peak_mib():,.0f} MiB "
               f"(children {peak_mib(children=True):,.0f} MiB); load average "
               f"{load_before[0]:.1f} before, {os.getloadavg()[0]:.1f} after")

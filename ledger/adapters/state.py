@@ -61,6 +61,7 @@ class StateCodec:
         self.transcoder = mapper.transcoder
         # the transcoder's encoding of a registered type (date, datetime, Decimal, UUID)
         self._tagged = getattr(mapper.transcoder, "_encode_obj")
+        self._names = getattr(mapper.transcoder, "names", {})
 
     def row(self, aggregate: Aggregate) -> StoredEvent:
         state = dict(vars(aggregate))
@@ -78,12 +79,23 @@ class StateCodec:
         data = orjson.dumps(state, default=self._tagged, option=orjson.OPT_PASSTHROUGH_DATETIME)
         return StoredEvent(originator_id, version, topic, self.codec.seal(data))
 
+    def decode(self, data: bytes) -> Any:
+        """JSON bytes as the transcoder decodes them, about twice as fast: parsed by
+        orjson, then every ``{"_type_", "_data_"}`` object (innermost first, as the
+        transcoder's ``object_hook`` sees them) turned into its value by the registered
+        transcoding. Whatever orjson refuses (an integer beyond 64 bits, say) or names an
+        unregistered type goes through the transcoder itself."""
+        try:
+            return _untagged(orjson.loads(data), self._names)
+        except (orjson.JSONDecodeError, KeyError, TypeError):
+            return self.transcoder.decode(data)
+
     def load(self, row: StoredEvent) -> Aggregate | None:
         """The aggregate a row holds; None for a row of another format or class version."""
         cls = resolve_topic(row.topic)
         if not (isinstance(cls, type) and issubclass(cls, Aggregate)):
             return None  # a row in another format: read the events
-        state = self.transcoder.decode(self.codec.open(row.state))
+        state = self.decode(self.codec.open(row.state))
         if state.pop("class_version", 1) != getattr(cls, "class_version", 1):
             return None
         state.update(_id=row.originator_id, _version=row.originator_version,
@@ -91,6 +103,21 @@ class StateCodec:
         aggregate = object.__new__(cls)
         object.__setattr__(aggregate, "__dict__", state)
         return aggregate
+
+
+def _untagged(value: Any, names: dict[str, Any]) -> Any:
+    """``value`` (parsed JSON) with its tagged objects decoded, in place, innermost first."""
+    if type(value) is dict:
+        for key, item in value.items():
+            if type(item) is dict or type(item) is list:
+                value[key] = _untagged(item, names)
+        if len(value) == 2 and "_type_" in value and "_data_" in value:
+            return names[value["_type_"]].decode(value["_data_"])
+    elif type(value) is list:
+        for index, item in enumerate(value):
+            if type(item) is dict or type(item) is list:
+                value[index] = _untagged(item, names)
+    return value
 
 
 def state_rows(mapper: Mapper[UUID], aggregates: Iterable[Aggregate],
