@@ -20,6 +20,7 @@ from typing import Any
 from uuid import UUID
 
 from eventsourcing.utils import get_topic
+from pydantic import ValidationError
 
 from ledger import metrics
 from ledger import gcpause
@@ -156,4 +157,7 @@ def row_command(command: type[Command], row: Row) -> Any:
     if row.problem:
         raise LedgerError(ErrorCode.INVALID_INPUT, f"line {row.line}: {row.problem}")
     data = {name: value for name, value in row.fields.items() if value != ""}
-    return parse(command, data, where=f"line {row.line}")
+    try:
+        return command.model_validate(data)
+    except ValidationError:  # parse again for the message naming the line and each field
+        return parse(command, data, where=f"line {row.line}")
