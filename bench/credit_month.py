@@ -191,6 +191,7 @@ def main() -> None:
             if store == "SQLite":  # the store as the job finds it, for the floor
                 with sqlite3.connect(url) as source, sqlite3.connect(before) as copy:
                     source.backup(copy)
+            cpu = time.process_time()
             if args.shards == 1:
                 job = credit_month(ledger, credits, work / "credits.rejects.csv",
                                    batch_size=args.batch_size, workers=args.workers)
@@ -199,6 +200,7 @@ def main() -> None:
             else:
                 seconds, ties = sharded_credit(url, credits, args.shards, work)
                 written = args.people - (args.people + 9) // 10  # every 10th is retired
+            cpu = time.process_time() - cpu
             topic = get_topic(Account.ContributionCredited)
             ledger.close()
             rows = job_rows(url, topic)
@@ -212,7 +214,8 @@ def main() -> None:
         print(f"people import: {enrolled.written:,} enrolled in {enrolled.seconds:.1f} s "
               f"= {enrolled.written / enrolled.seconds:,.0f} events/s")
         print(f"credit-month job: {written:,} credits in {seconds:.1f} s "
-              f"= {job_rate:,.0f} events/s (ties out: {ties})")
+              f"= {job_rate:,.0f} events/s (ties out: {ties}; {cpu:.1f} CPU s in this "
+              f"process, {cpu / written * 1e6:.0f} µs a credit)")
         print(f"bare {'COPY' if store == 'PostgreSQL' else 'executemany'} of the same rows in "
               f"key order: {bare_seconds:.1f} s = {bare_rate:,.0f} events/s")
         if floor_seconds is not None:

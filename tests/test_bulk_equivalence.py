@@ -105,12 +105,20 @@ def stored(ledger: Ledger) -> dict[UUID, list[tuple[int, str, bytes]]]:
     return events
 
 
-@pytest.mark.parametrize("seed, workers", [(1, 1), (2, 1), (3, 2)])
-def test_the_bulk_path_stores_what_the_commands_store(tmp_path: Path, seed: int,
-                                                      workers: int) -> None:
+@pytest.mark.parametrize("seed, workers, store", [
+    (1, 1, "sqlite"), (2, 1, "sqlite"), (3, 2, "sqlite"),
+    pytest.param(4, 1, "postgres", marks=pytest.mark.postgres),
+    pytest.param(5, 2, "postgres", marks=pytest.mark.postgres)])
+def test_the_bulk_path_stores_what_the_commands_store(
+        tmp_path: Path, seed: int, workers: int, store: str,
+        request: pytest.FixtureRequest) -> None:
+    """The jobs (SQLite, or PostgreSQL with its array inserts) store byte for byte the
+    events the one-command path stores on SQLite, with a valid chain and state rows."""
     people, credits = stream(seed)
     (tmp_path / "bulk").mkdir()
-    batch = open_ledger(str(tmp_path / "bulk" / "gongji.db"), PARAMETERS)
+    url = (str(tmp_path / "bulk" / "gongji.db") if store == "sqlite"
+           else request.getfixturevalue("postgres_url"))
+    batch = open_ledger(url, PARAMETERS)
     single = open_ledger(str(tmp_path / "single.db"), PARAMETERS)
     try:
         bulk(batch, tmp_path / "bulk", people, credits, workers)

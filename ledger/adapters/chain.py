@@ -199,8 +199,11 @@ class ChainedPostgresRecorder(CountedInserts, PostgresApplicationRecorder):
                      .format(*self._chain))
         last = curs.fetchone()
         previous = bytes.fromhex(last["link"]) if last else GENESIS
-        curs.executemany(SQL("INSERT INTO {0}.{1} VALUES (%s, %s, %s, %s)").format(*self._chain),
-                         _links(previous, ids, events))
+        links = _links(previous, ids, events)
+        # one statement over arrays, not a statement per link
+        curs.execute(SQL("INSERT INTO {0}.{1} SELECT * FROM unnest(%s::bigint[], %s::text[], "
+                         "%s::bigint[], %s::text[])").format(*self._chain),
+                     [list(column) for column in zip(*links)])
 
     def select_links(self, after: int, limit: int) -> list[ChainLink]:
         with self.datastore.transaction(commit=False) as curs:

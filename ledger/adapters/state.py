@@ -282,19 +282,21 @@ class StatePostgresRecorder(ChainedPostgresRecorder):
 
     def _put(self, curs: Any, states: Sequence[StoredEvent],
              months: Sequence[tuple[UUID, str]], repair: bool) -> None:
+        # one statement over arrays each (not a statement per row), rows in id order
         if states:
-            curs.executemany(SQL(
-                "INSERT INTO {0}.{1} AS s VALUES (%s, %s, %s, %s) ON CONFLICT (id) DO UPDATE "
+            rows = sorted(((s.originator_id, s.originator_version, s.topic, s.state)
+                           for s in states), key=lambda row: row[0])
+            curs.execute(SQL(
+                "INSERT INTO {0}.{1} AS s SELECT * FROM unnest(%s::uuid[], %s::bigint[], "
+                "%s::text[], %s::bytea[]) ON CONFLICT (id) DO UPDATE "
                 "SET version = excluded.version, topic = excluded.topic, state = excluded.state"
                 + ("" if repair else " WHERE s.version < excluded.version")
-            ).format(*self._states),
-                sorted(((s.originator_id, s.originator_version, s.topic, s.state)
-                        for s in states), key=lambda row: row[0]))
+            ).format(*self._states), [list(column) for column in zip(*rows)])
         if months:
-            curs.executemany(SQL(
-                "INSERT INTO {0}.{1} VALUES (%s, %s)"
+            curs.execute(SQL(
+                "INSERT INTO {0}.{1} SELECT * FROM unnest(%s::uuid[], %s::text[])"
                 + (" ON CONFLICT DO NOTHING" if repair else "")).format(*self._months),
-                sorted(months))
+                [list(column) for column in zip(*sorted(months))])
 
     def put_states(self, states: Sequence[StoredEvent], months: Sequence[tuple[UUID, str]],
                    stale: Sequence[UUID] = ()) -> None:
