@@ -25,6 +25,7 @@ passes its keyword arguments through to that call.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 from uuid import UUID
@@ -42,6 +43,7 @@ from ledger.crypto import Codec
 
 #: events whose ``month`` is a credited person-month (one per person and month)
 MONTH_EVENTS = ("ContributionCredited", "AllotmentCredited")
+_KEPT = 4096  # encodings of dates and times kept by a codec
 
 
 class StateCodec:
@@ -117,12 +119,28 @@ def _iso_tagged(encode: Any, types: dict[type, Any]) -> Any:
 
     iso = {t: transcoding.name for t, transcoding in types.items()
            if type(transcoding) in (DatetimeAsISO, DateAsISO)}
+    # the same day recurs (birth dates, a month's days): its encoding is kept; a time is
+    # kept while it is the last one seen (an event's timestamp is its account's
+    # modified_on), by identity: equal times in two time zones encode differently
+    days: dict[dt.date, dict[str, str]] = {}
+    last: list[tuple[Any, Any]] = [(None, None)]  # swapped whole: safe across threads
 
     def tagged(value: Any) -> Any:
-        name = iso.get(type(value))
-        if name is None:
-            return encode(value)
-        return {"_type_": name, "_data_": value.isoformat()}
+        kind = type(value)
+        if kind is dt.date:
+            data = days.get(value)
+            if data is None:
+                if len(days) >= _KEPT:
+                    days.clear()
+                data = days[value] = encode(value)
+            return data
+        seen, data = last[0]
+        if value is seen:
+            return data
+        name = iso.get(kind)
+        data = encode(value) if name is None else {"_type_": name, "_data_": value.isoformat()}
+        last[0] = (value, data)
+        return data
 
     return tagged
 
