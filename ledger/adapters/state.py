@@ -40,6 +40,7 @@ from psycopg.sql import SQL, Identifier
 
 from ledger.adapters.chain import ChainedPostgresRecorder, ChainedSQLiteRecorder
 from ledger.crypto import Codec
+from ledger.ids import uuid_of_hex
 
 #: events whose ``month`` is a credited person-month (one per person and month)
 MONTH_EVENTS = ("ContributionCredited", "AllotmentCredited")
@@ -236,7 +237,8 @@ class StateSQLiteRecorder(ChainedSQLiteRecorder):
         with self.datastore.transaction(commit=False) as c:
             c.execute(f"SELECT * FROM {self.states_table_name} WHERE id IN "
                       f"({','.join('?' * len(ids))}) ORDER BY id", [i.hex for i in ids])
-            return [StoredEvent(UUID(r[0]), r[1], r[2], bytes(r[3])) for r in c.fetchall()]
+            return [StoredEvent(uuid_of_hex(r[0]), r[1], r[2], bytes(r[3]))
+                    for r in c.fetchall()]
 
     def select_state(self, aggregate_id: UUID) -> StoredEvent | None:
         with self.datastore.transaction(commit=False) as c:
