@@ -38,7 +38,7 @@ from psycopg import Cursor
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Identifier
 
-from ledger.adapters.chain import ChainedPostgresRecorder, ChainedSQLiteRecorder
+from ledger.adapters.chain import ChainedPostgresRecorder, ChainedSQLiteRecorder, _columns
 from ledger.crypto import Codec
 from ledger.ids import uuid_of_hex
 
@@ -324,21 +324,22 @@ class StatePostgresRecorder(ChainedPostgresRecorder):
 
     def _put(self, curs: Any, states: Sequence[StoredEvent],
              months: Sequence[tuple[UUID, str]], repair: bool) -> None:
-        # one statement over arrays each (not a statement per row), rows in id order
+        # one statement over arrays each, passed in binary (not a statement per row, nor
+        # text arrays that psycopg escapes byte by byte), rows in id order
         if states:
             rows = sorted(((s.originator_id, s.originator_version, s.topic, s.state)
                            for s in states), key=lambda row: row[0])
             curs.execute(SQL(
-                "INSERT INTO {0}.{1} AS s SELECT * FROM unnest(%s::uuid[], %s::bigint[], "
-                "%s::text[], %s::bytea[]) ON CONFLICT (id) DO UPDATE "
+                "INSERT INTO {0}.{1} AS s SELECT * FROM unnest(%b::uuid[], %b::bigint[], "
+                "%b::text[], %b::bytea[]) ON CONFLICT (id) DO UPDATE "
                 "SET version = excluded.version, topic = excluded.topic, state = excluded.state"
                 + ("" if repair else " WHERE s.version < excluded.version")
-            ).format(*self._states), [list(column) for column in zip(*rows)])
+            ).format(*self._states), _columns(rows))
         if months:
             curs.execute(SQL(
-                "INSERT INTO {0}.{1} SELECT * FROM unnest(%s::uuid[], %s::text[])"
+                "INSERT INTO {0}.{1} SELECT * FROM unnest(%b::uuid[], %b::text[])"
                 + (" ON CONFLICT DO NOTHING" if repair else "")).format(*self._months),
-                [list(column) for column in zip(*sorted(months))])
+                _columns(sorted(months)))
 
     def put_states(self, states: Sequence[StoredEvent], months: Sequence[tuple[UUID, str]],
                    stale: Sequence[UUID] = ()) -> None:
