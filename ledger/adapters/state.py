@@ -356,8 +356,9 @@ class StatePostgresRecorder(ChainedPostgresRecorder):
         if not ids:
             return []
         with self.datastore.transaction(commit=False) as curs:
-            curs.execute(SQL("SELECT * FROM {0}.{1} WHERE id = ANY(%s) ORDER BY id")
-                         .format(*self._states), (list(ids),))
+            # ids and results in binary: no text array to write, no hex to undo per state
+            curs.execute(SQL("SELECT * FROM {0}.{1} WHERE id = ANY(%b::uuid[]) ORDER BY id")
+                         .format(*self._states), (list(ids),), binary=True)
             return [StoredEvent(r["id"], r["version"], r["topic"], bytes(r["state"]))
                     for r in curs.fetchall()]
 
