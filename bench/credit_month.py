@@ -220,6 +220,7 @@ def main() -> None:
                 seconds, ties = sharded_credit(url, credits, args.shards, work)
                 written = args.people - (args.people + 9) // 10  # every 10th is retired
             cpu = time.process_time() - cpu
+            peak, peak_children = peak_mib(), peak_mib(children=True)  # before the baselines
             topic = get_topic(Account.ContributionCredited)
             ledger.close()
             rows = job_rows(url, topic)
@@ -253,8 +254,8 @@ def main() -> None:
                   f"lines, executemany into the store as it was: {floor_seconds:.1f} s = "
                   f"{floor_rate:,.0f} credits/s ({floor_rate / bare_rate:.0%} of bare; "
                   f"job/floor {job_rate / floor_rate:.0%})")
-        print(f"ratio job/bare: {job_rate / bare_rate:.0%}; peak memory {peak_mib():,.0f} MiB "
-              f"(children {peak_mib(children=True):,.0f} MiB); load average "
+        print(f"ratio job/bare: {job_rate / bare_rate:.0%}; peak memory {peak:,.0f} MiB "
+              f"(children {peak_children:,.0f} MiB); load average "
               f"{load_before[0]:.1f} before, {os.getloadavg()[0]:.1f} after")
 
 
