@@ -106,14 +106,19 @@ def stored(ledger: Ledger) -> dict[UUID, list[tuple[int, str, bytes]]]:
 
 
 @pytest.mark.parametrize("seed, workers, store", [
-    (1, 1, "sqlite"), (2, 1, "sqlite"), (3, 2, "sqlite"),
+    (1, 1, "sqlite"), (2, 1, "sqlite"), (3, 2, "sqlite"), (6, 1, "sqlite, events objects"),
     pytest.param(4, 1, "postgres", marks=pytest.mark.postgres),
     pytest.param(5, 2, "postgres", marks=pytest.mark.postgres)])
 def test_the_bulk_path_stores_what_the_commands_store(
         tmp_path: Path, seed: int, workers: int, store: str,
-        request: pytest.FixtureRequest) -> None:
-    """The jobs (SQLite, or PostgreSQL with its array inserts) store byte for byte the
-    events the one-command path stores on SQLite, with a valid chain and state rows."""
+        request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The jobs (SQLite, or PostgreSQL with its array inserts; on the direct path, or
+    through eventsourcing's event objects with ``GONGJI_DIRECT_EVENTS=0``) store byte for
+    byte the events the one-command path stores on SQLite, with a valid chain and state
+    rows."""
+    if store.endswith("events objects"):
+        monkeypatch.setenv("GONGJI_DIRECT_EVENTS", "0")
+        store = "sqlite"
     people, credits = stream(seed)
     (tmp_path / "bulk").mkdir()
     url = (str(tmp_path / "bulk" / "gongji.db") if store == "sqlite"

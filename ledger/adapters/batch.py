@@ -29,7 +29,7 @@ from eventsourcing.persistence import IntegrityError, StoredEvent
 
 from ledger.account import Account
 from ledger.adapters.bulk import BulkReader
-from ledger.adapters.direct import DirectEvents
+from ledger.adapters.direct import DirectEvents, aggregate_of
 from ledger.adapters.state import state_rows
 from ledger.core import LedgerCore
 
@@ -240,8 +240,11 @@ def planned(plan: Plan) -> Decide:
 
         def trigger(account: Account | None, event_class: type,
                     attributes: dict[str, Any]) -> Account:
-            if account is None:  # a created event: what ``Account(**attributes)`` does
-                account = Account._create(event_class, **attributes)
+            if account is None:  # a created event: ``Account(**attributes)``
+                account = aggregate_of(event_class)(**attributes)
+                if type(account.pending_events[0]) is not event_class:
+                    raise TypeError(f"{event_class.__name__} is not the event that "
+                                    f"creates a {type(account).__name__}")
                 made.append(account)
             else:
                 account.trigger_event(event_class, **attributes)

@@ -144,10 +144,9 @@ def _shape(event_class: type) -> _Shape:
         topic = get_topic(event_class)
         created = None
         if issubclass(event_class, CanInitAggregate):
-            aggregate_topic = topic.rpartition(".")[0]  # ledger.account:Account.Enrolled
-            aggregate = resolve_topic(aggregate_topic)
+            aggregate = aggregate_of(event_class)
             func = aggregate.__init__
-            created = (aggregate, aggregate_topic)
+            created = (aggregate, get_topic(aggregate))
         else:
             func = decorated_funcs[event_class]
         parameters = [(p.name, p.default)
@@ -155,3 +154,8 @@ def _shape(event_class: type) -> _Shape:
         shape = (func, parameters, topic, getattr(event_class, "class_version", 1), created)
         _SHAPES[event_class] = shape
     return shape
+
+
+def aggregate_of(event_class: type) -> Any:
+    """The aggregate class an event class is nested in (``Account.Enrolled`` → ``Account``)."""
+    return resolve_topic(get_topic(event_class).rpartition(".")[0])
