@@ -119,9 +119,11 @@ def _closings(
     account: Account, book: PolicyBook, year: int, region: str | None
 ) -> list[dict[str, Any]]:
     """Each open pooling year of ``year`` (of ``region``, if given), with its cap forfeited."""
+    closings: list[dict[str, Any]] = []
+    if not account.pooling:
+        return closings
     dec31 = dt.date(year, 12, 31)
     category = account.facts.category_on(dec31)
-    closings = []
     for key, usage in account.pooling.items():
         pooling_region, pooling_year = key.split("/")
         if int(pooling_year) != year or usage["closed"] or region not in (None, pooling_region):
