@@ -14,6 +14,7 @@ from typing import Any
 from uuid import UUID
 
 from eventsourcing.persistence import StoredEvent
+from eventsourcing.utils import get_topic
 
 from ledger.account import Account
 from ledger.adapters.bulk import BulkReader
@@ -21,7 +22,7 @@ from ledger.commands import CloseYear
 from ledger.core import LedgerCore
 from ledger.deciders import year_end
 from ledger.deciders.year_end import Append, Closed, YearHistory
-from ledger.movement import movement, region_spans
+from ledger.movement import KINDS, movement, region_spans
 from ledger.prefetch import Fetched, Needs
 from ledger.results import YearClosed
 
@@ -96,7 +97,8 @@ class Histories:
         self._ahead: dict[UUID, list[StoredEvent]] = {}
 
     def of(self, account: Account) -> list[Any]:
-        """Every stored event of ``account`` (at its loaded version), in order."""
+        """The stored events of ``account`` (at its loaded version) that interest reads, in
+        order."""
         stored = self._ahead.get(account.id)
         if stored is None or len(stored) != account.version:
             self._ahead = {}
@@ -106,4 +108,10 @@ class Histories:
             if stored is None or len(stored) != account.version:  # longer than a read
                 return self.ledger.history(account.id)
         to_domain_event = self.ledger.mapper.to_domain_event
-        return [to_domain_event(row) for row in stored]
+        return [to_domain_event(row) for row in stored if row.topic in _COUNTED]
+
+
+#: the topics of the account events interest reads (:func:`year_history`: balance moves,
+#: regions entered, closings); the others (visits, closes, bindings) are not decoded
+_COUNTED = frozenset(get_topic(getattr(Account, name)) for name, kind in KINDS.items()
+                     if kind.sign or kind.region or kind.closes)
