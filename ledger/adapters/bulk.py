@@ -100,6 +100,19 @@ class BulkReader:
             params += (originator_id.hex, version)
         return self._select(recorder, sql, params)
 
+    def events_from(self, low: UUID, limit: int) -> list[StoredEvent]:
+        """The first ``limit`` stored events of the aggregates ``>= low``, in key order (the
+        last aggregate's may be cut short): a job that visits accounts in key order reads
+        their histories a range at a time (:class:`ledger.year_end.Histories`)."""
+        recorder = self.events
+        if self.postgres:
+            sql = (f"SELECT {_COLUMNS} FROM {self._table(recorder)} WHERE originator_id >= %s "
+                   "ORDER BY originator_id, originator_version LIMIT %s")
+            return self._select(recorder, sql, [low, limit])
+        sql = (f"SELECT {_COLUMNS} FROM {recorder.events_table_name} WHERE originator_id >= ? "
+               "ORDER BY originator_id, originator_version LIMIT ?")
+        return self._select(recorder, sql, [low.hex, limit])
+
     # -- ids in key order ---------------------------------------------------------------
 
     def ids_by_topic(
