@@ -14,6 +14,14 @@ key order, ``--batch-size`` rows a transaction: with one ``executemany`` each on
 with ``COPY`` on PostgreSQL. That is the baseline: the rate the store takes those rows
 with no reading, deciding, encoding, chain or state rows at all. Prints both rates and
 their ratio, and the load average before and after.
+
+On SQLite a second baseline, the **floor**: every row the job wrote — the events, their
+chain links, the credited accounts' state rows (upserted) and month lines — written
+again with one ``executemany`` per table and batch into a copy of the store taken just
+before the job. It is the job's own SQL with no Python in between: what any job that
+stores what this one stores costs at least, and why ``job/bare`` cannot reach 1. The
+job's CPU seconds in this process are printed too (steadier than wall time on a
+loaded machine; with ``--workers`` they are the writing process's only).
 """
 
 from __future__ import annotations
@@ -150,6 +158,17 @@ def floor_insert(before: Path, events: list[tuple], side: dict[str, list[tuple]]
     return seconds
 
 
+def empty_copy(store: Path, path: Path) -> Path:
+    """A new SQLite file with ``store``'s tables and indexes and no rows."""
+    with sqlite3.connect(store) as source:
+        schema = [sql for sql, in source.execute(
+            "SELECT sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY rowid")]
+    with sqlite3.connect(path) as copy:
+        for sql in schema:
+            copy.execute(sql)
+    return path
+
+
 def sharded_credit(url: str, credits: Path, shards: int, work: Path) -> tuple[float, bool]:
     """Wall seconds of N ``credit-month --shard i/N`` processes run side by side, and
     whether every shard's summary tied out."""
@@ -206,13 +225,23 @@ def main() -> None:
             rows = job_rows(url, topic)
             assert len(rows) == written
             bare_seconds = bare_insert(url, rows, args.batch_size, work)
-            floor_seconds = (floor_insert(before, rows, job_side_rows(url, rows),
-                                          args.batch_size) if store == "SQLite" else None)
+            floor_seconds = import_floor = None
+            if store == "SQLite":
+                enrolled_rows = job_rows(str(before), get_topic(Account.Enrolled))
+                import_floor = floor_insert(
+                    empty_copy(before, work / "empty.db"), enrolled_rows,
+                    job_side_rows(str(before), enrolled_rows), args.batch_size)
+                floor_seconds = floor_insert(before, rows, job_side_rows(url, rows),
+                                             args.batch_size)
         job_rate, bare_rate = written / seconds, written / bare_seconds
         print(f"store: {store}; people: {args.people:,}; batch size: {args.batch_size:,}; "
               f"job processes: {args.shards}; deciding processes: {args.workers}")
         print(f"people import: {enrolled.written:,} enrolled in {enrolled.seconds:.1f} s "
               f"= {enrolled.written / enrolled.seconds:,.0f} events/s")
+        if import_floor is not None:
+            print(f"  its floor: the same events, chain links and state rows, executemany "
+                  f"into an empty store: {import_floor:.1f} s = "
+                  f"{enrolled.written / import_floor:,.0f} events/s")
         print(f"credit-month job: {written:,} credits in {seconds:.1f} s "
               f"= {job_rate:,.0f} events/s (ties out: {ties}; {cpu:.1f} CPU s in this "
               f"process, {cpu / written * 1e6:.0f} µs a credit)")

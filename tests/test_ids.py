@@ -24,3 +24,12 @@ def test_ids_are_uuid5_of_the_names(name: str) -> None:
 
 def test_a_known_id() -> None:
     assert str(account_id("P00000001")) == str(uuid5(NAMESPACE, "account/P00000001"))
+
+
+@given(st.uuids())
+def test_ids_read_back_from_hex_are_the_same_uuids(uuid) -> None:
+    from ledger.ids import uuid_of, uuid_of_hex
+
+    for made in (uuid_of_hex(uuid.hex), uuid_of(uuid.int)):
+        assert made == uuid and hash(made) == hash(uuid) and str(made) == str(uuid)
+        assert made.version == uuid.version

@@ -14,6 +14,10 @@ that costs more than the insert. :class:`DirectEvents` does the same with plain 
 - it is applied by calling the ``@event`` method's own body (eventsourcing's
   ``decorated_funcs``: the one copy of the mutation), then the aggregate's version and
   ``modified_on`` are set as ``mutate`` sets them;
+- a *created* event (``Enrolled``, the people import) also carries ``originator_topic``
+  and makes the account as eventsourcing's ``_create`` and ``CanInitAggregate.mutate``
+  do: a shell of the class, ``__base_init__`` (id from ``create_id``, version 1, both
+  timestamps), then the class's ``__init__`` body;
 - the account's state row and credited months follow from the account afterwards.
 
 The chain links are written by the recorder in the same ``insert_events`` call as for any

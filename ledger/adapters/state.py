@@ -25,6 +25,7 @@ passes its keyword arguments through to that call.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 from uuid import UUID
@@ -39,9 +40,11 @@ from psycopg.sql import SQL, Identifier
 
 from ledger.adapters.chain import ChainedPostgresRecorder, ChainedSQLiteRecorder
 from ledger.crypto import Codec
+from ledger.ids import uuid_of_hex
 
 #: events whose ``month`` is a credited person-month (one per person and month)
 MONTH_EVENTS = ("ContributionCredited", "AllotmentCredited")
+_KEPT = 4096  # encodings of dates and times kept by a codec
 
 
 class StateCodec:
@@ -59,8 +62,10 @@ class StateCodec:
     def __init__(self, mapper: Mapper[UUID]) -> None:
         self.codec = Codec.of(mapper)
         self.transcoder = mapper.transcoder
-        # the transcoder's encoding of a registered type (date, datetime, Decimal, UUID)
-        self._tagged = getattr(mapper.transcoder, "_encode_obj")
+        # the transcoder's encoding of a registered type (date, datetime, Decimal, UUID),
+        # dates and times written here without its two calls per value
+        self._tagged = _iso_tagged(getattr(mapper.transcoder, "_encode_obj"),
+                                   getattr(mapper.transcoder, "types", {}))
         self._names = getattr(mapper.transcoder, "names", {})
 
     def row(self, aggregate: Aggregate) -> StoredEvent:
@@ -103,6 +108,42 @@ class StateCodec:
         aggregate = object.__new__(cls)
         object.__setattr__(aggregate, "__dict__", state)
         return aggregate
+
+
+def _iso_tagged(encode: Any, types: dict[type, Any]) -> Any:
+    """The transcoder's ``_encode_obj`` (``{"_type_": name, "_data_": encoded}``), with the
+    types whose transcoding is ``isoformat()`` (eventsourcing's ``DatetimeAsISO``, the
+    ledger's ``DateAsISO``) encoded in one call."""
+    from eventsourcing.persistence import DatetimeAsISO
+
+    from ledger.core import DateAsISO  # the ledger's own transcoding of dates
+
+    iso = {t: transcoding.name for t, transcoding in types.items()
+           if type(transcoding) in (DatetimeAsISO, DateAsISO)}
+    # the same day recurs (birth dates, a month's days): its encoding is kept; a time is
+    # kept while it is the last one seen (an event's timestamp is its account's
+    # modified_on), by identity: equal times in two time zones encode differently
+    days: dict[dt.date, dict[str, str]] = {}
+    last: list[tuple[Any, Any]] = [(None, None)]  # swapped whole: safe across threads
+
+    def tagged(value: Any) -> Any:
+        kind = type(value)
+        if kind is dt.date:
+            data = days.get(value)
+            if data is None:
+                if len(days) >= _KEPT:
+                    days.clear()
+                data = days[value] = encode(value)
+            return data
+        seen, data = last[0]
+        if value is seen:
+            return data
+        name = iso.get(kind)
+        data = encode(value) if name is None else {"_type_": name, "_data_": value.isoformat()}
+        last[0] = (value, data)
+        return data
+
+    return tagged
 
 
 def _untagged(value: Any, names: dict[str, Any]) -> Any:
@@ -196,7 +237,8 @@ class StateSQLiteRecorder(ChainedSQLiteRecorder):
         with self.datastore.transaction(commit=False) as c:
             c.execute(f"SELECT * FROM {self.states_table_name} WHERE id IN "
                       f"({','.join('?' * len(ids))}) ORDER BY id", [i.hex for i in ids])
-            return [StoredEvent(UUID(r[0]), r[1], r[2], bytes(r[3])) for r in c.fetchall()]
+            return [StoredEvent(uuid_of_hex(r[0]), r[1], r[2], bytes(r[3]))
+                    for r in c.fetchall()]
 
     def select_state(self, aggregate_id: UUID) -> StoredEvent | None:
         with self.datastore.transaction(commit=False) as c:

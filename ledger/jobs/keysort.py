@@ -17,7 +17,9 @@ import tempfile
 from collections.abc import Iterable, Iterator
 from operator import itemgetter
 from typing import IO, Any
-from uuid import UUID, SafeUUID
+from uuid import UUID
+
+from ledger.ids import uuid_of
 
 RUN = 200_000  # rows sorted in memory at a time
 _CHUNK = 2_000  # rows pickled together in a spilled run
@@ -49,7 +51,7 @@ class ExternalSort:
                 merged = heapq.merge(*(_read(f) for f in self._runs), key=_order)
             self._buffer = []
             for key, _, payload in merged:
-                yield _uuid(key), payload
+                yield uuid_of(key), payload
         finally:
             self.close()
 
@@ -70,14 +72,6 @@ def key_ordered(items: Iterable[tuple[UUID, int, Any]],
 
 #: by key (a UUID's integer sorts as its bytes and its hex do), then line
 _order = itemgetter(0, 1)
-
-
-def _uuid(number: int) -> UUID:
-    """``UUID(int=number)`` without the constructor's argument checks (once per row)."""
-    uuid = object.__new__(UUID)
-    object.__setattr__(uuid, "int", number)
-    object.__setattr__(uuid, "is_safe", SafeUUID.unknown)
-    return uuid
 
 
 def _spill(rows: list[tuple[int, int, Any]]) -> IO[bytes]:

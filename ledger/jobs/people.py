@@ -7,7 +7,9 @@ lump-sum payers, and ``resettled`` (true/false) for a person resettled outside t
 region (异地安置), who gets no more credits where the policy says so (nanchang art. 28).
 A row enrolls the person exactly as the ``enroll`` command would; a row for a person
 already enrolled with the same facts is an idempotent repeat, with other facts it is
-``duplicate_conflict``.
+``duplicate_conflict``. The new accounts' ``Enrolled`` events, chain links and state rows
+are written a batch at a time, the events straight from their attributes
+(:mod:`ledger.adapters.direct`).
 """
 
 from __future__ import annotations

@@ -78,7 +78,8 @@ def run_batches(
             summary.seconds = time.perf_counter() - started
             if progress is not None:
                 progress(done, summary)
-            gcpause.after_batch()
+            work = result = refused = None  # type: ignore[assignment]  # freed before the
+            gcpause.after_batch()  # collection, which then traverses only what is left
     summary.seconds = time.perf_counter() - started
     return summary
 
@@ -112,8 +113,8 @@ def csv_batches(
     count = 0
     for account_id, row in key_ordered(mine(), run):
         if count >= size and account_id not in work:
-            yield work, shard.fraction(account_id)
-            work, count = {}, 0
+            full, work, count = [work], {}, 0
+            yield full.pop(), shard.fraction(account_id)  # not kept here once handed over
         work.setdefault(account_id, []).append(row)
         count += 1
     yield work, 1.0
