@@ -71,7 +71,9 @@ def close_year(url: str, shards: int, year: int, workdir: Path, workers: int = 1
     wall = time.perf_counter() - started
     tails = [(workdir / f"close-{i}.log").read_text().strip().splitlines()
              for i in range(1, shards + 1)]
-    return wall, cpu, peaks, [next((l for l in t if "written" in l and "│" in l), "") for t in tails]
+    summaries = [next((line for line in t if "written" in line and "│" in line), "")
+                 for t in tails]
+    return wall, cpu, peaks, summaries
 
 
 def main() -> None:

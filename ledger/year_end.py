@@ -13,11 +13,12 @@ from collections.abc import Iterable
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.persistence import StoredEvent
+from eventsourcing.persistence import Mapper, StoredEvent
 from eventsourcing.utils import get_topic
 
 from ledger.account import Account
 from ledger.adapters.bulk import BulkReader
+from ledger.adapters.state import StateCodec
 from ledger.commands import CloseYear
 from ledger.core import LedgerCore
 from ledger.deciders import year_end
@@ -94,6 +95,8 @@ class Histories:
     def __init__(self, ledger: LedgerCore) -> None:
         self.ledger = ledger
         self.reader = BulkReader(ledger)
+        mapper = ledger.mapper  # eventsourcing's own mapping, its JSON parsed by orjson
+        self.mapper = Mapper(_OrjsonDecoding(mapper), mapper.compressor, mapper.cipher)
         self._ahead: dict[UUID, list[StoredEvent]] = {}
 
     def of(self, account: Account) -> list[Any]:
@@ -107,8 +110,17 @@ class Histories:
             stored = self._ahead.get(account.id)
             if stored is None or len(stored) != account.version:  # longer than a read
                 return self.ledger.history(account.id)
-        to_domain_event = self.ledger.mapper.to_domain_event
+        to_domain_event = self.mapper.to_domain_event
         return [to_domain_event(row) for row in stored if row.topic in _COUNTED]
+
+
+class _OrjsonDecoding:
+    """The application's transcoder, decoding as it does but through orjson
+    (:meth:`StateCodec.decode <ledger.adapters.state.StateCodec.decode>`)."""
+
+    def __init__(self, mapper: Mapper[UUID]) -> None:
+        self.encode = mapper.transcoder.encode
+        self.decode = StateCodec(mapper).decode
 
 
 #: the topics of the account events interest reads (:func:`year_history`: balance moves,

@@ -223,11 +223,11 @@ def test_the_direct_path_meets_every_edge_row_as_the_commands_do(
 RATED = {**PARAMETERS, "nanchang": {"average_pension": "3100.00", "interest_rate": "0.015"}}
 
 
-def year_end_ledger(path: Path, seed: int, parameters: dict) -> Ledger:
+def year_end_ledger(url: str, seed: int, parameters: dict) -> Ledger:
     """Accounts in every state a year end meets: visits (open pooling years, some over the
     cap, one in another year), transfers, deaths, emigration, closed regions' years."""
     rng = random.Random(seed)
-    ledger = open_ledger(str(path), parameters)
+    ledger = open_ledger(url, parameters)
     names = [f"Y{i:03d}" for i in range(rng.randint(25, 40))]
     for name in names:
         ledger.enroll(parse(EnrollPerson, {
@@ -259,22 +259,25 @@ def year_end_ledger(path: Path, seed: int, parameters: dict) -> Ledger:
     return ledger
 
 
-@pytest.mark.parametrize("seed, workers, rated, read_ahead", [
-    (4, 1, False, 20_000), (5, 1, True, 7), (6, 2, True, 3), (7, 1, True, 20_000)])
+@pytest.mark.parametrize("seed, workers, rated, read_ahead, store", [
+    (4, 1, False, 20_000, "sqlite"), (5, 1, True, 7, "sqlite"), (6, 2, True, 3, "sqlite"),
+    (7, 1, True, 20_000, "sqlite"),
+    pytest.param(8, 1, True, 5, "postgres", marks=pytest.mark.postgres)])
 def test_the_year_end_job_stores_what_the_command_stores(
-        tmp_path: Path, seed: int, workers: int, rated: bool, read_ahead: int,
-        monkeypatch: pytest.MonkeyPatch) -> None:
+        tmp_path: Path, seed: int, workers: int, rated: bool, read_ahead: int, store: str,
+        monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> None:
     """close-year's direct path (state rows, histories read ahead a key range at a time,
-    cut short at every few events here) against ``Ledger.close_year``, with and without
-    an interest rate; then a second close over both writes nothing."""
+    cut short at every few events here) against ``Ledger.close_year`` on SQLite, with and
+    without an interest rate; then a second close over both writes nothing."""
     monkeypatch.setattr(year_end, "READ_AHEAD", read_ahead)
     appended: list[str] = []
     real = DirectEvents.append
     monkeypatch.setattr(DirectEvents, "append", lambda self, *a: (
         appended.append(a[1].__name__), real(self, *a)))
     parameters = RATED if rated else PARAMETERS
-    batch = year_end_ledger(tmp_path / "bulk.db", seed, parameters)
-    single = year_end_ledger(tmp_path / "single.db", seed, parameters)
+    batch = year_end_ledger(str(tmp_path / "bulk.db") if store == "sqlite"
+                            else request.getfixturevalue("postgres_url"), seed, parameters)
+    single = year_end_ledger(str(tmp_path / "single.db"), seed, parameters)
     try:
         summary = close_year(batch, 2024, tmp_path / "y.rejects.csv", batch_size=4,
                              workers=workers)

@@ -1,11 +1,12 @@
 """``gongji jobs close-year``: the year end (年度结转, DOMAIN.md 7) for every account.
 
 For each account of the shard, in key order, :meth:`YearEndCommands.plan_year_close`
-(the decider's :func:`~ledger.deciders.year_end.plan_year_close`) records the year's close: the pooling years of the year closed with their unused cap
-forfeited (suizhou art. 9, nanchang art. 13), interest credited where the region sets a
-rate (daily-balance method), the balance carried over. An account whose year is
-already closed is left alone, so a second run writes nothing and a run killed midway
-(each batch is one transaction) is finished by running it again.
+(the decider's :func:`~ledger.deciders.year_end.plan_year_close`) records the year's
+close: the pooling years of the year closed with their unused cap forfeited (suizhou
+art. 9, nanchang art. 13), interest credited where the region sets a rate (daily-balance
+method), the balance carried over. An account whose year is already closed is left alone,
+so a second run writes nothing and a run killed midway (each batch is one transaction) is
+finished by running it again.
 
 The accounts are read a batch at a time from their state rows, their histories (only
 when some region sets an interest rate) a key range at a time, and the events are
