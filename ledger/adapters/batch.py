@@ -32,6 +32,7 @@ from ledger.adapters.bulk import BulkReader
 from ledger.adapters.direct import DirectEvents, aggregate_of
 from ledger.adapters.state import state_rows
 from ledger.core import LedgerCore
+from ledger.ids import uuid_of
 
 Item = TypeVar("Item")
 Outcome = TypeVar("Outcome")
@@ -76,6 +77,27 @@ class Prepared:
     snapshots: list[StoredEvent] = field(default_factory=list)
     older_snapshots: list[tuple[UUID, int]] = field(default_factory=list)
     counts: Counter[str] = field(default_factory=Counter)
+
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        """Pickled as tuples of ints, strings and bytes: pickling a ``StoredEvent`` and its
+        ``UUID`` object by object cost a deciding process ~8 µs a credit (~2 here)."""
+        return _unpickled, (
+            [_row(e) for e in self.events], [_row(e) for e in self.states],
+            [(i.int, m) for i, m in self.months], [_row(e) for e in self.snapshots],
+            [(i.int, v) for i, v in self.older_snapshots], dict(self.counts))
+
+
+def _row(event: StoredEvent) -> tuple[int, int, str, bytes]:
+    return event.originator_id.int, event.originator_version, event.topic, event.state
+
+
+def _unpickled(events: list, states: list, months: list, snapshots: list, older: list,
+               counts: dict[str, int]) -> Prepared:
+    def stored(rows: list) -> list[StoredEvent]:
+        return [StoredEvent(uuid_of(i), v, t, s) for i, v, t, s in rows]
+
+    return Prepared(stored(events), stored(states), [(uuid_of(i), m) for i, m in months],
+                    stored(snapshots), [(uuid_of(i), v) for i, v in older], Counter(counts))
 
 
 class BatchWriter:
