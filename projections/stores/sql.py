@@ -120,16 +120,19 @@ class SQLViews(ViewStore):
                                   for key, (sums, sets) in changes.items()]
         return prepared
 
-    def write_prepared(self, prepared: dict[str, list[tuple[Any, ...]]], last: int,
-                       expected: int) -> None:
+    def write_parts(self, parts: Sequence[dict[str, list[tuple[Any, ...]]]], last: int,
+                    expected: int) -> None:
+        """One transaction; each part's rows by their own statements (a PostgreSQL upsert
+        may not meet one key twice, and the parts share the rows they add to)."""
         with self._transaction(commit=True) as c:
             c.execute(f"UPDATE {self.tracking_name()} SET notification_id = {self.mark} "
                       f"WHERE application_name = {self.mark} AND notification_id = {self.mark} "
                       "RETURNING notification_id", (last, TRACKING_NAME, expected))
             if c.fetchone() is None:
                 raise StalePosition(f"the views are no longer at position {expected}")
-            for name, rows in prepared.items():
-                self._write_rows(c, BY_NAME[name], rows)
+            for prepared in parts:
+                for name, rows in prepared.items():
+                    self._write_rows(c, BY_NAME[name], rows)
 
     def _write_rows(self, c: Any, table: Table, rows: list[tuple[Any, ...]]) -> None:
         c.executemany(self._upsert(table), rows)
