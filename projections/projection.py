@@ -181,17 +181,26 @@ class LedgerProjection:
         return batch
 
     def _remember(self, batch: ViewBatch) -> None:
-        """Keep the figures of the batch's new transactions (the last :data:`RECENT`): a
+        """Keep the values of the batch's new transactions (the last :data:`RECENT`): a
         reversal in a later batch then finds them here instead of waiting for the batch's
-        write and looking it up: the row it would read, every column as stored."""
-        recent, columns = self.recent, TRANSACTIONS.columns
+        write and looking it up (:meth:`_recent` completes them to the stored row)."""
+        recent = self.recent
         for (key,), (_, values) in batch.rows[TRANSACTIONS.name].items():
             if "kind" in values:
-                recent[key] = {name: values.get(name) for name in columns}
-                recent[key]["aggregate_id"] = key
+                recent[key] = values
         if len(recent) > RECENT:
             for key in list(recent)[:len(recent) - RECENT]:
                 del recent[key]
+
+    def _recent(self, transaction: str) -> Row | None:
+        """The row of a transaction of an earlier batch as the views store it (every
+        column), if remembered."""
+        values = self.recent.get(transaction)
+        if values is None:
+            return None
+        row = {name: values.get(name) for name in TRANSACTIONS.columns}
+        row["aggregate_id"] = transaction
+        return row
 
     def _resolve_people(self, rows: Iterable[LogRow]) -> None:
         """Look up, in one go, the persons of accounts enrolled before this batch."""
@@ -323,7 +332,7 @@ class LedgerProjection:
     def _reversed(self, batch: ViewBatch, transaction: str, d: dict[str, Any]) -> None:
         """冲正: take the reversed transaction's figures back out of the totals."""
         original = batch.pending(TRANSACTIONS.name, (transaction,)) \
-            or self.recent.get(transaction)
+            or self._recent(transaction)
         if original is None:
             original = self.lookup(TRANSACTIONS.name, [(transaction,)])[(transaction,)]
         batch.set(TRANSACTIONS.name, (transaction,), reversed_on=_day(d["date"]))
