@@ -9,10 +9,11 @@ the hash chain is written too), then in the same run measures:
   worker's own query (nothing else) — the baselines;
 - rebuild, one process: ``ViewWorker.rebuild`` without an opener (threads: read | decode
   and project | write), at the follow loop's batch size — the previous rebuild;
-- rebuild, two processes: the same with an opener (:mod:`projections.pipeline`: a child
-  reads, decodes and projects; this process writes), at ``--batch-size``.
+- rebuild in processes: the same with an opener (:mod:`projections.pipeline`: children
+  read, decode and project a part of the log each; this process writes), at
+  ``--batch-size``, with each number of children in ``--children``.
 
-Both rebuilds must leave views equal, row for row, to a recompute in memory.
+Every rebuild must leave views equal, row for row, to a recompute in memory.
 
 Usage: ``python bench/rebuild.py [--people N] [--copies K] [--database URL] [--redis URL]``
 (default: a temporary SQLite file, 50 copies of 200 people ≈ 210,000 events).
@@ -133,7 +134,9 @@ def main() -> None:
     parser.add_argument("--database", default=None, help="default: a temporary SQLite file")
     parser.add_argument("--redis", default=None, help="rebuild Redis views instead of SQL")
     parser.add_argument("--batch-size", type=int, default=REBUILD_BATCH_SIZE,
-                        help="the two-process rebuild's batch size")
+                        help="the pipeline's batch size (notification ids per range)")
+    parser.add_argument("--children", type=int, nargs="+", default=[1, 2],
+                        help="projecting children of the pipelined rebuilds to time")
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
@@ -151,31 +154,36 @@ def main() -> None:
             return open_ledger(url, PARAMETERS), open_views(url, args.redis)
 
         one = ViewWorker(ledger.recorder, ledger.mapper, views, BATCH_SIZE)
-        two = ViewWorker(ledger.recorder, ledger.mapper, views, args.batch_size, opener=reopen)
+        piped = {n: ViewWorker(ledger.recorder, ledger.mapper, views, args.batch_size,
+                               opener=reopen, children=n) for n in args.children}
         log = EventLog(ledger.recorder)
         read_lean(log, args.batch_size)  # warm the page cache
         recompute = MemoryViews()
         ViewWorker(ledger.recorder, ledger.mapper, recompute).catch_up()
         expected = recompute.dump()
-        library, lean, single, double = [], [], [], []
+        library, lean, single = [], [], []
+        multi: dict[int, list[float]] = {n: [] for n in args.children}
         for _ in range(args.rounds):
             library.append(rate(lambda: read_library(ledger.recorder, args.batch_size)))
             lean.append(rate(lambda: read_lean(log, args.batch_size)))
             single.append(rate(one.rebuild))
             assert views.dump() == expected, "one-process rebuild differs from the recompute"
-            double.append(rate(two.rebuild))
-            assert views.dump() == expected, "two-process rebuild differs from the recompute"
+            for n, worker in piped.items():
+                multi[n].append(rate(worker.rebuild))
+                assert views.dump() == expected, f"rebuild with {n} children differs"
         print(f"store: {url if args.database else 'temporary SQLite file'}; views: "
               f"{views.kind}; {log.head()} events; best of {args.rounds} rounds; "
-              f"load average {os.getloadavg()[0]:.1f} (2 cores, shared)")
+              f"load average {os.getloadavg()[0]:.1f} ({os.cpu_count()} cores, shared)")
         for name, rates in (("raw read, select_notifications", library),
                             ("raw read, worker's query", lean),
                             (f"rebuild, 1 process, batch {BATCH_SIZE}", single),
-                            (f"rebuild, 2 processes, batch {args.batch_size}", double)):
-            print(f"{name:<38} {max(rates):>10,.0f} events/s   (rounds: "
+                            *((f"rebuild, {n} children + writer, batch {args.batch_size}",
+                               multi[n]) for n in args.children)):
+            print(f"{name:<46} {max(rates):>10,.0f} events/s   (rounds: "
                   + ", ".join(f"{r:,.0f}" for r in rates) + ")")
-        print(f"ratio 2 processes / 1 process:  {max(double) / max(single):.2f}")
-        print(f"ratio 2 processes / raw read (worker's query): {max(double) / max(lean):.2f}")
+        for n in args.children:
+            print(f"ratio {n} children / 1 process: {max(multi[n]) / max(single):.2f}; "
+                  f"/ raw read (worker's query): {max(multi[n]) / max(lean):.2f}")
         views.close()
         ledger.close()
 

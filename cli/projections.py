@@ -20,7 +20,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from ledger import Ledger, open_ledger
 from cli.db import reading
 from ledger.settings import SettingsError, load_settings
-from projections import ViewStore, ViewWorker, open_views
+from projections import ViewStore, ViewWorker, open_views, pipeline
 from projections.worker import BATCH_SIZE, REBUILD_BATCH_SIZE, WorkerStopped
 
 app = typer.Typer(help="Read models (视图): follow the event log, rebuild, show status.",
@@ -49,11 +49,13 @@ def deployment() -> Iterator[tuple[Ledger, ViewStore]]:
 
 @contextmanager
 def worker(batch_size: int = BATCH_SIZE, processes: int = 1) -> Iterator[ViewWorker]:
-    """The deployment's worker; with ``processes=2`` its rebuild projects in a child
-    process that opens the same stores anew (:mod:`projections.pipeline`)."""
+    """The deployment's worker; with ``processes`` > 1 its rebuild projects in
+    ``processes - 1`` child processes (a part of the log each) that open the same stores
+    anew (:mod:`projections.pipeline`)."""
     with deployment() as (ledger, views):
         yield ViewWorker(ledger.recorder, ledger.mapper, views, batch_size,
-                         opener=reopen if processes > 1 else None)
+                         opener=reopen if processes > 1 else None,
+                         children=max(1, processes - 1))
 
 
 def reopen() -> tuple[Ledger, ViewStore]:
@@ -117,8 +119,10 @@ def stopped_on_poison() -> Iterator[None]:
 def rebuild(
     batch_size: BatchSize = REBUILD_BATCH_SIZE,
     processes: Annotated[int, typer.Option(
-        min=1, max=2, help="2: decode and project in a child process while this one writes "
-                           "the views; 1: both in one process")] = 2,
+        min=1, max=5, help="N > 1: N - 1 child processes decode and project a part of the "
+                           "log each while this one writes the views (default: one child "
+                           "per core, plus the writer); 1: all in one process")
+    ] = 1 + pipeline.children(),
 ) -> None:
     """Drop the views and rebuild them from position zero, with a progress bar."""
     with worker(batch_size, processes) as w, stopped_on_poison(), progress_bar() as bar:

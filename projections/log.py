@@ -18,6 +18,13 @@ from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Identifier
 
 LogRow = tuple[int, str, int, str, bytes]
+HEX = "0123456789abcdef"
+
+
+def part_of(originator: str, parts: int) -> int:
+    """The part of the log an aggregate's events fall in, of ``parts``: the value of the
+    last hex digit of its id modulo ``parts`` (each store's query below says the same)."""
+    return HEX.index(originator[-1]) % parts
 
 
 class EventLog:
@@ -30,6 +37,10 @@ class EventLog:
             self._query: Any = (
                 "SELECT rowid, originator_id, originator_version, topic, state "
                 f"FROM {table} WHERE rowid > ? ORDER BY rowid LIMIT ?")
+            self._part: Any = (
+                "SELECT rowid, originator_id, originator_version, topic, state "
+                f"FROM {table} WHERE rowid > ? AND rowid <= ? "
+                f"AND (instr('{HEX}', substr(originator_id, -1)) - 1) % ? = ? ORDER BY rowid")
             self._of: Any = ("SELECT rowid, originator_id, originator_version, topic, state "
                              f"FROM {table} WHERE originator_id = ? "
                              "ORDER BY originator_version")
@@ -38,6 +49,13 @@ class EventLog:
                 "SELECT notification_id, replace(originator_id::text, '-', ''), "
                 "originator_version, topic, state FROM {0}.{1} "
                 "WHERE notification_id > %s ORDER BY notification_id LIMIT %s"
+            ).format(Identifier(recorder.datastore.schema), Identifier(table))
+            self._part = SQL(
+                "SELECT notification_id, replace(originator_id::text, '-', ''), "
+                "originator_version, topic, state FROM {0}.{1} "
+                "WHERE notification_id > %s AND notification_id <= %s "
+                "AND get_byte(uuid_send(originator_id), 15) %% 16 %% %s = %s "
+                "ORDER BY notification_id"
             ).format(Identifier(recorder.datastore.schema), Identifier(table))
             self._of = SQL(
                 "SELECT notification_id, replace(originator_id::text, '-', ''), "
@@ -51,8 +69,8 @@ class EventLog:
         """Up to ``limit`` events with notification id greater than ``after``."""
         recorder = self.recorder
         if isinstance(recorder, SQLiteApplicationRecorder):
-            with recorder.datastore.transaction(commit=False) as c:
-                c.row_factory = None  # plain tuples
+            with recorder.datastore.transaction(commit=False) as wrapped:
+                c = _plain(wrapped)
                 c.execute(self._query, (after, limit))
                 return c.fetchall()
         if isinstance(recorder, PostgresApplicationRecorder):
@@ -63,12 +81,30 @@ class EventLog:
         return [(n.id, n.originator_id.hex, n.originator_version, n.topic, n.state)
                 for n in recorder.select_notifications(after, limit, inclusive_of_start=False)]
 
+    def read_part(self, after: int, until: int, part: int, parts: int) -> list[LogRow]:
+        """The events with ``after < id <= until`` of the aggregates in ``part`` of
+        ``parts`` (:func:`part_of`): every event of an aggregate falls in one part, so the
+        parts can be projected side by side (:mod:`projections.pipeline`)."""
+        recorder = self.recorder
+        if isinstance(recorder, SQLiteApplicationRecorder):
+            with recorder.datastore.transaction(commit=False) as wrapped:
+                c = _plain(wrapped)
+                c.execute(self._part, (after, until, parts, part))
+                return c.fetchall()
+        if isinstance(recorder, PostgresApplicationRecorder):
+            with recorder.datastore.get_connection() as conn, \
+                    conn.cursor(row_factory=tuple_row, binary=True) as c:
+                c.execute(self._part, (after, until, parts, part))
+                return c.fetchall()
+        return [row for row in self.read(after, until - after)
+                if row[0] <= until and part_of(row[1], parts) == part]
+
     def of(self, originator: UUID) -> list[LogRow]:
         """Every event of one aggregate, by version, each with its position in the log."""
         recorder = self.recorder
         if isinstance(recorder, SQLiteApplicationRecorder):
-            with recorder.datastore.transaction(commit=False) as c:
-                c.row_factory = None
+            with recorder.datastore.transaction(commit=False) as wrapped:
+                c = _plain(wrapped)
                 c.execute(self._of, (originator.hex,))
                 return c.fetchall()
         if isinstance(recorder, PostgresApplicationRecorder):
@@ -84,8 +120,8 @@ class EventLog:
         filtered by the database (None where this store cannot: the caller scans)."""
         recorder, table = self.recorder, getattr(self.recorder, "events_table_name", "")
         if isinstance(recorder, SQLiteApplicationRecorder):
-            with recorder.datastore.transaction(commit=False) as c:
-                c.row_factory = None
+            with recorder.datastore.transaction(commit=False) as wrapped:
+                c = _plain(wrapped)
                 c.execute("SELECT rowid, originator_id, originator_version, topic, state "
                           f"FROM {table} WHERE topic = ? AND instr(state, ?) > 0 "
                           "ORDER BY rowid", (topic, needle))
@@ -104,3 +140,11 @@ class EventLog:
 
     def head(self) -> int:
         return self.recorder.max_notification_id() or 0
+
+
+def _plain(cursor: Any) -> Any:
+    """The SQLite cursor under eventsourcing's wrapper, set to return plain tuples (not
+    ``sqlite3.Row``: cheaper to make, and picklable)."""
+    raw = getattr(cursor, "sqlite_cursor", cursor)
+    raw.row_factory = None
+    return raw

@@ -1,22 +1,35 @@
-"""The rebuild's two-process pipeline: a child process reads, decodes and projects; the
-worker's own process writes.
+"""The rebuild's pipeline: child processes read, decode and project; the worker's own
+process writes.
 
-Decoding and projecting is Python work that holds the GIL (about two thirds of a
+Decoding and projecting is Python work that holds the GIL (about three quarters of a
 rebuild's time); writing is mostly the database's. In one process, threads cannot run the
-two side by side; in two processes they do. The child opens its own connections (through
-the ``opener`` it is given: nothing opened by the parent crosses the fork), reads the log
-after the views' position in batches, projects each into a
+two side by side; in several processes they do. The log is cut two ways:
+
+- into *ranges* of ``batch_size`` notification ids, written one at a time, in order, each
+  with its compare-and-set on the position, exactly as
+  :meth:`~projections.worker.ViewWorker.catch_up` writes its batches;
+- into *parts* by aggregate (:func:`projections.log.part_of`: the last hex digit of the
+  originator id), one per child. Every event of an aggregate is in one part, and no view
+  row takes a *value* from two aggregates (an account's rows from its own events, a
+  transaction's from its own; rows that several aggregates feed — the fund, statement,
+  institution and family sums — are only *added* to), so the children's changes of one
+  range add up to the one-process batch of that range, whatever their order.
+
+Each child opens its own connections (through the ``opener`` it is given: nothing opened
+by the parent crosses the fork), reads its part of each range, projects it into a
 :class:`~projections.projection.ViewBatch`, prepares it for the store (the CPU part of a
 write: :meth:`~projections.stores.base.ViewStore.prepare`, compact tuples that pickle
-fast) and sends it; the parent writes the batches in order, each with its compare-and-set on the position, exactly as
-:meth:`~projections.worker.ViewWorker.catch_up` does, and acknowledges each.
+fast) and sends it; the parent writes the parts of a range together
+(:meth:`~projections.stores.base.ViewStore.write_parts`) and acknowledges the range to
+every child.
 
-The projection's rare lookups of rows written by earlier batches (a person enrolled before
-the rebuild's start, a reversed transaction older than its recent-transactions memory) wait
-for the parent's acknowledgement of every batch sent so far, then read the views through
-the child's own connection: they see exactly what the one-process worker would see.
+The projection's rare lookups of rows written by earlier ranges (a person enrolled before
+the rebuild's start, a reversed transaction older than its recent-transactions memory)
+wait for the parent's acknowledgement of every range the child sent so far, then read the
+views through the child's own connection: they see what the one-process worker would see
+of that aggregate (only its own part writes its rows).
 
-Anything unusual — an event the projection cannot apply, a store that fails in the child,
+Anything unusual — an event the projection cannot apply, a store that fails in a child,
 another worker moving the position — ends the pipeline where the views stand, and the
 caller finishes with the one-process ``catch_up``, which handles each case as it always
 has (a poison event recorded and reported, a racing worker left alone).
@@ -26,10 +39,12 @@ from __future__ import annotations
 
 import gc
 import multiprocessing
+import os
 import queue as queues
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from ledger import gcpause
 from projections.log import EventLog
 from projections.projection import Key, LedgerProjection, Row, state_decoder
 from projections.stores.base import ViewStore
@@ -38,11 +53,19 @@ from projections.stores.base import ViewStore
 #: open while the child runs) and the views.
 Opener = Callable[[], tuple[Any, ViewStore]]
 Progress = Callable[[int, int], None]
-AHEAD = 3  # batches projected but not yet written, at most (bounds the memory)
+AHEAD = 3  # ranges projected but not yet written, per child, at most (bounds the memory)
 
 
-def project(opener: Opener, after: int, batch_size: int, batches: Any, acks: Any) -> None:
-    """The child: project every batch after ``after`` and send it; then ``None``."""
+def children() -> int:
+    """How many children project by default: one per core, so that they and the writer
+    share every core (measured on 2 cores: BENCHMARKS.md, "Rebuild of the views (h9r)")."""
+    return max(1, min(4, os.cpu_count() or 1))
+
+
+def project(opener: Opener, after: int, head: int, batch_size: int, part: int, parts: int,
+            batches: Any, acks: Any) -> None:
+    """A child: project its ``part`` of every range after ``after`` up to ``head`` and send
+    each; then ``None``."""
     gc.disable()  # a batch makes many small containers and no cycles
     ledger, views = opener()
     log = EventLog(ledger.recorder)
@@ -56,51 +79,68 @@ def project(opener: Opener, after: int, batch_size: int, batches: Any, acks: Any
     projection = LedgerProjection(lookup, state_decoder(ledger.mapper))
     try:
         position = after
-        while rows := log.read(position, batch_size):
+        while position < head:
+            last = min(position + batch_size, head)
+            rows = log.read_part(position, last, part, parts)
             try:
                 batch = projection.apply(rows)
             except Exception:  # noqa: BLE001 - the parent's catch_up finds and records it
                 break
-            batches.put((rows[-1][0], len(rows), views.prepare(batch)))
-            sent[0] = position = rows[-1][0]
+            batches.put((last, len(rows), views.prepare(batch)))
+            sent[0] = position = last
     finally:
         batches.put(None)
         views.close()
 
 
 def run(views: ViewStore, opener: Opener, batch_size: int, head: int,
-        progress: Progress | None = None) -> int:
-    """Write what the child projects, from the views' position; the events applied."""
+        progress: Progress | None = None, parts: int = 1) -> int:
+    """Write what ``parts`` children project, from the views' position up to ``head``;
+    the events applied."""
     context = multiprocessing.get_context("fork")
-    batches = context.Queue(AHEAD)
-    acks = context.SimpleQueue()
     position = views.position()
-    child = context.Process(target=project, name="gongji-project", daemon=True,
-                            args=(opener, position, batch_size, batches, acks))
-    child.start()
+    channels = [(context.Queue(AHEAD), context.SimpleQueue()) for _ in range(parts)]
+    workers = [context.Process(target=project, name=f"gongji-project-{part}", daemon=True,
+                               args=(opener, position, head, batch_size, part, parts,
+                                     batches, acks))
+               for part, (batches, acks) in enumerate(channels)]
+    for worker in workers:
+        worker.start()
     applied = 0
     try:
-        while True:
-            try:
-                item = batches.get(timeout=5)
-            except queues.Empty:
-                if child.is_alive():
-                    continue
-                break  # the child died (its store failed): catch_up takes over
-            if item is None:
-                break
-            last, count, prepared = item
-            try:
-                views.write_prepared(prepared, last, position)
-            except Exception:  # noqa: BLE001 - a racing worker, a refused value: catch_up
-                break  # meets it again from the stored position and handles it as ever
-            acks.put(last)
-            position, applied = last, applied + count
-            if progress is not None:
-                progress(position, max(head, position))
+        with gcpause.paused():
+            while position < head:
+                received = [_receive(batches, worker)
+                            for (batches, _), worker in zip(channels, workers)]
+                if any(item is None for item in received) \
+                        or len({last for last, _, _ in received}) != 1:
+                    break  # a child stopped (a poison event, its store): catch_up takes over
+                last = received[0][0]
+                try:
+                    views.write_parts([prepared for _, _, prepared in received], last,
+                                      position)
+                except Exception:  # noqa: BLE001 - a racing worker, a refused value:
+                    break  # catch_up meets it again from the stored position, as ever
+                for _, acks in channels:
+                    acks.put(last)
+                position, applied = last, applied + sum(count for _, count, _ in received)
+                if progress is not None:
+                    progress(position, max(head, position))
     finally:
-        if child.is_alive():
-            child.terminate()
-        child.join()
-        batches.close()
+        for worker in workers:
+            if worker.is_alive():
+                worker.terminate()
+            worker.join()
+        for batches, _ in channels:
+            batches.close()
     return applied
+
+
+def _receive(batches: Any, worker: Any) -> Any:
+    """The child's next range, or None when it ended (or died: its store failed)."""
+    while True:
+        try:
+            return batches.get(timeout=5)
+        except queues.Empty:
+            if not worker.is_alive():
+                return None

@@ -27,7 +27,7 @@ from ledger.movement import MOVING, Kind
 from ledger.reviews import AlertReview
 from ledger.transaction import LumpSum, Settlement, Spending, Transaction
 from projections.log import LogRow
-from projections.monitoring.flows import FlowHandlers, visit_figures
+from projections.monitoring.flows import FlowHandlers, FlowMover, visit_figures, year_month
 from projections.tables import (
     ACCOUNTS,
     BINDINGS,
@@ -74,12 +74,31 @@ class ViewBatch:
             added[column] = added.get(column, 0) + delta
 
     def add(self, table: str, key: Key, **deltas: int) -> None:
-        added = self.row(table, key)[0]
+        rows = self.rows[table]
+        change = rows.get(key)
+        if change is None:
+            rows[key] = [deltas, {}]  # a fresh dict of this call's: kept as it is
+            return
+        added = change[0]
         for name, delta in deltas.items():
             added[name] = added.get(name, 0) + delta
 
     def set(self, table: str, key: Key, **values: Any) -> None:
-        self.row(table, key)[1].update(values)
+        rows = self.rows[table]
+        change = rows.get(key)
+        if change is None:
+            rows[key] = [{}, values]
+        else:
+            change[1].update(values)
+
+    def merge(self, other: ViewBatch) -> None:
+        """Add ``other``'s changes to these (sums added, values set: ``other`` is later)."""
+        for table, changes in other.rows.items():
+            for key, (added, values) in changes.items():
+                change = self.row(table, key)
+                for name, delta in added.items():
+                    change[0][name] = change[0].get(name, 0) + delta
+                change[1].update(values)
 
     def pending(self, table: str, key: Key) -> Row | None:
         change = self.rows.get(table, {}).get(key)
@@ -88,13 +107,6 @@ class ViewBatch:
 
 def _day(value: dict[str, str]) -> str:
     return value["_data_"]  # a DateAsISO transcoding: {"_type_": "date_iso", "_data_": …}
-
-
-def _both(first: Callable[..., None], then: Callable[..., None]) -> Callable[..., None]:
-    def handle(batch: ViewBatch, person: str, d: dict[str, Any]) -> None:
-        first(batch, person, d)
-        then(batch, person, d)
-    return handle
 
 
 class LedgerProjection:
@@ -121,10 +133,13 @@ class LedgerProjection:
             "Died": self._died,
             "InheritancePaidOut": self._inherited,
         }
-        # the balance and the daily changes move as ledger.movement says, for every kind
+        # the balance, the daily changes and the fund statement move as ledger.movement
+        # says, for every kind
+        flows = self.flows.movers()
         self.account_handlers: dict[str, Handler] = {
             get_topic(getattr(Account, name)): (
-                self._mover(MOVING[name], effects.get(name)) if name in MOVING else effects[name])
+                self._mover(MOVING[name], flows[name], effects.get(name)) if name in MOVING
+                else effects[name])
             for name in dict.fromkeys([*MOVING, *effects])
         }
         self.enrolled = get_topic(Account.Enrolled)
@@ -135,8 +150,6 @@ class LedgerProjection:
             get_topic(Transaction.Reversed): self._reversed,
             get_topic(AlertReview.Reviewed): self._reviewed,
         }
-        for topic, handler in self.flows.account_handlers().items():
-            self.account_handlers[topic] = _both(self.account_handlers[topic], handler)
 
     # -- the batch ----------------------------------------------------------------------
 
@@ -168,17 +181,26 @@ class LedgerProjection:
         return batch
 
     def _remember(self, batch: ViewBatch) -> None:
-        """Keep the figures of the batch's new transactions (the last :data:`RECENT`): a
+        """Keep the values of the batch's new transactions (the last :data:`RECENT`): a
         reversal in a later batch then finds them here instead of waiting for the batch's
-        write and looking it up: the row it would read, every column as stored."""
-        recent, columns = self.recent, TRANSACTIONS.columns
+        write and looking it up (:meth:`_recent` completes them to the stored row)."""
+        recent = self.recent
         for (key,), (_, values) in batch.rows[TRANSACTIONS.name].items():
             if "kind" in values:
-                recent[key] = {name: values.get(name) for name in columns}
-                recent[key]["aggregate_id"] = key
+                recent[key] = values
         if len(recent) > RECENT:
             for key in list(recent)[:len(recent) - RECENT]:
                 del recent[key]
+
+    def _recent(self, transaction: str) -> Row | None:
+        """The row of a transaction of an earlier batch as the views store it (every
+        column), if remembered."""
+        values = self.recent.get(transaction)
+        if values is None:
+            return None
+        row = {name: values.get(name) for name in TRANSACTIONS.columns}
+        row["aggregate_id"] = transaction
+        return row
 
     def _resolve_people(self, rows: Iterable[LogRow]) -> None:
         """Look up, in one go, the persons of accounts enrolled before this batch."""
@@ -211,19 +233,21 @@ class LedgerProjection:
             version=1,
         )
 
-    def _move(self, batch: ViewBatch, person: str, day: str, amount: int) -> None:
-        batch.add_one(ACCOUNTS.name, (person,), "balance", amount)
-        batch.add_one(DAILY.name, (person, day), "change", amount)
-
-    def _mover(self, kind: Kind, effect: Handler | None) -> Handler:
-        """The handler of an event kind that moves the balance (then does ``effect``)."""
-        sign, day = kind.sign, kind.stored_day
+    def _mover(self, kind: Kind, flow: FlowMover, effect: Handler | None) -> Handler:
+        """The handler of an event kind that moves the balance: the balance, the day's
+        change and the statement line (``flow``) by the kind's sign and value date, then
+        ``effect``. One function per kind: the hot path of a rebuild."""
+        sign, day_of, add = kind.sign, kind.stored_day, ViewBatch.add_one
+        accounts, daily = ACCOUNTS.name, DAILY.name
 
         def move(batch: ViewBatch, person: str, d: dict[str, Any]) -> None:
             amount = d["amount"]
             if type(amount) is not int:  # a tampered body: named, never multiplied as text
                 raise TypeError(f"balance is {amount!r}, not an integer")
-            self._move(batch, person, day(d), sign * amount)
+            day = day_of(d)
+            add(batch, accounts, (person,), "balance", sign * amount)
+            add(batch, daily, (person, day), "change", sign * amount)
+            flow(batch, person, d, day)
             if effect is not None:
                 effect(batch, person, d)
 
@@ -270,14 +294,19 @@ class LedgerProjection:
     # -- transaction events -------------------------------------------------------------
 
     def _settled(self, batch: ViewBatch, transaction: str, d: dict[str, Any]) -> None:
-        r, day = d["result"], d["request"]["date"]
-        family_paid, payer = r["family_paid"], r["family_payer"] or ""
+        r, figures = d["result"], visit_figures(d)
+        self.flows.settled(batch, figures)  # the monitoring views' figures, kept on the row
+        region, day, family_paid = r["region"], figures["date"], r["family_paid"]
+        payer = r["family_payer"] or ""
         batch.set(TRANSACTIONS.name, (transaction,), client_id=d["client_id"], kind="visit",
-                  person=d["person"], date=day, region=r["region"], year=r["year"],
+                  person=d["person"], date=day, region=region, year=r["year"],
                   level=r["level"], purpose="medical", payer=payer, fund_paid=r["fund_paid"],
                   own_paid=r["own_paid"], family_paid=family_paid, cash_paid=r["cash_paid"],
-                  reversed_on="", **self._figures(batch, d))
-        batch.add(FUNDS.name, (r["region"], r["year"], int(day[5:7]), r["level"]),
+                  reversed_on="", institution=figures["institution"],
+                  category=figures["category"], in_scope=figures["in_scope"],
+                  out_of_scope=figures["out_of_scope"], over_cap=figures["over_cap"],
+                  capped=figures["capped"])
+        batch.add(FUNDS.name, (region, r["year"], year_month(day)[1], r["level"]),
                   fund_paid=r["fund_paid"], account_paid=r["own_paid"] + family_paid,
                   family_paid=family_paid, cash_paid=r["cash_paid"], visits=1)
         if family_paid:
@@ -303,14 +332,14 @@ class LedgerProjection:
     def _reversed(self, batch: ViewBatch, transaction: str, d: dict[str, Any]) -> None:
         """冲正: take the reversed transaction's figures back out of the totals."""
         original = batch.pending(TRANSACTIONS.name, (transaction,)) \
-            or self.recent.get(transaction)
+            or self._recent(transaction)
         if original is None:
             original = self.lookup(TRANSACTIONS.name, [(transaction,)])[(transaction,)]
         batch.set(TRANSACTIONS.name, (transaction,), reversed_on=_day(d["date"]))
         family_paid = original["family_paid"]
         if original["kind"] == "visit":
             day = original["date"]
-            batch.add(FUNDS.name, (original["region"], original["year"], int(day[5:7]),
+            batch.add(FUNDS.name, (original["region"], original["year"], year_month(day)[1],
                                    original["level"]),
                       fund_paid=-original["fund_paid"],
                       account_paid=-(original["own_paid"] + family_paid),
@@ -320,13 +349,6 @@ class LedgerProjection:
         if family_paid:
             batch.add(FAMILY.name, (original["payer"], original["person"], original["purpose"]),
                       paid=-family_paid, payments=-1, reversed=1)
-
-    def _figures(self, batch: ViewBatch, d: dict[str, Any]) -> dict[str, Any]:
-        """The monitoring views' figures of a visit, added to them and kept on its row."""
-        figures = visit_figures(d)
-        self.flows.settled(batch, figures)
-        return {k: figures[k] for k in ("institution", "category", "in_scope",
-                                        "out_of_scope", "over_cap", "capped")}
 
     def _reviewed(self, batch: ViewBatch, review: str, d: dict[str, Any]) -> None:
         """A review of an account-use alert (AlertReviewed): who looked, and what they said."""

@@ -104,10 +104,13 @@ class ViewWorker:
     """Applies the ledger's events to a view store, exactly once each."""
 
     def __init__(self, recorder: ApplicationRecorder, mapper: Mapper[Any], views: ViewStore,
-                 batch_size: int = BATCH_SIZE, opener: pipeline.Opener | None = None) -> None:
+                 batch_size: int = BATCH_SIZE, opener: pipeline.Opener | None = None,
+                 children: int = 1) -> None:
         """``opener`` opens the same stores anew (in a child process): with it, a rebuild
-        projects in a child process while this one writes (:mod:`projections.pipeline`)."""
+        projects in ``children`` child processes, each a part of the log, while this one
+        writes (:mod:`projections.pipeline`)."""
         self.opener = opener
+        self.children = children
         self.recorder = recorder
         self.log = EventLog(recorder)
         self.views = views
@@ -214,15 +217,15 @@ class ViewWorker:
         return self.views.lookup(table, keys)
 
     def rebuild(self, progress: Progress | None = None) -> int:
-        """Empty the views and apply every event from position zero: in two processes
-        when the worker has an ``opener``, then whatever is left (all of it without one;
-        the rest after anything unusual) with :meth:`catch_up`."""
+        """Empty the views and apply every event from position zero: projected in child
+        processes when the worker has an ``opener``, then whatever is left (all of it
+        without one; the rest after anything unusual) with :meth:`catch_up`."""
         self.views.reset()
         self.views.record_failure(None)
         applied = 0
         if self.opener is not None:
             applied = pipeline.run(self.views, self.opener, self.batch_size, self.head(),
-                                   progress)
+                                   progress, self.children)
         return applied + self.catch_up(progress)
 
     def follow(self, stop: threading.Event, poll: float = 1.0,

@@ -1,11 +1,13 @@
-"""The two-process rebuild (projections.pipeline) gives the views of the one-process one.
+"""The pipelined rebuild (projections.pipeline) gives the views of the one-process one.
 
 A random history of several people (credits, visits paid own or by family, spends,
 reversals late in the log, a year end) is rebuilt both ways with tiny batches, so that
 reversals and bindings cross batch boundaries; the views are compared row for row, with
-each other and with a recompute in memory. With the recent-transactions memory shrunk to
-one, every reversal of an earlier batch's transaction goes through the child's lookup,
-which must wait for the parent to have written that batch.
+each other and with a recompute in memory, with one child projecting all of the log and
+with the log in two and three parts (by aggregate), one child each. With the
+recent-transactions memory shrunk to one, every reversal of an earlier batch's
+transaction goes through the child's lookup, which must wait for the parent to have
+written that batch.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from ledger.commands import (
 )
 from projections import ViewWorker, open_views, pipeline
 from projections import projection as projection_module
+from projections.log import EventLog, part_of
 from projections.stores.base import ViewStore
 from test_projections_views import database_of, recompute, views  # noqa: F401 - fixture
 
@@ -60,9 +63,9 @@ def history(ledger: Ledger, seed: int = 3, people: int = 8) -> None:
 
 
 @pytest.mark.parametrize("recent", [projection_module.RECENT, 1])
-def test_two_processes_rebuild_the_views_of_one(ledger: Ledger, views: ViewStore,
-                                                recent: int,
-                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_children_rebuild_the_views_of_one_process(ledger: Ledger, views: ViewStore,
+                                                   recent: int,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(projection_module, "RECENT", recent)
     history(ledger)
     head = ledger.recorder.max_notification_id()
@@ -75,15 +78,33 @@ def test_two_processes_rebuild_the_views_of_one(ledger: Ledger, views: ViewStore
     one = ViewWorker(ledger.recorder, ledger.mapper, views, batch_size=7)
     assert one.rebuild() == head
     by_one = views.dump()
+    assert by_one == recompute(ledger)
 
-    views.reset()
-    assert pipeline.run(views, reopen, 7, head) == head  # the child did all of it
-    assert views.position() == head
-    assert views.dump() == by_one == recompute(ledger)
+    for children in (1, 2, 3):
+        views.reset()
+        assert pipeline.run(views, reopen, 7, head, parts=children) == head  # all of it
+        assert views.position() == head
+        assert views.dump() == by_one, f"{children} children"
 
-    two = ViewWorker(ledger.recorder, ledger.mapper, views, batch_size=11, opener=reopen)
+    two = ViewWorker(ledger.recorder, ledger.mapper, views, batch_size=11, opener=reopen,
+                     children=2)
     assert two.rebuild() == head
     assert views.dump() == by_one
+
+
+def test_the_parts_of_the_log_split_it_by_aggregate(ledger: Ledger) -> None:
+    """Every event falls in exactly one part, each aggregate's in one part (the same
+    one on every store: the last hex digit of its id)."""
+    history(ledger, people=4)
+    log = EventLog(ledger.recorder)
+    head = log.head()
+    every = log.read(0, head)
+    for parts in (1, 2, 3):
+        split = [log.read_part(0, head, part, parts) for part in range(parts)]
+        assert sorted(row for rows in split for row in rows) == every
+        for part, rows in enumerate(split):
+            assert {part_of(row[1], parts) for row in rows} <= {part}
+    assert log.read_part(3, 5, 0, 1) == every[3:5]
 
 
 def _redis_url(views: ViewStore) -> str:

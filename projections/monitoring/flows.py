@@ -25,7 +25,8 @@ from ledger.transaction import Settlement
 from projections.tables import INSTITUTIONS, REGIONS, STATEMENT
 
 Batch = Any  # projections.projection.ViewBatch (imported there; no import cycle here)
-Handler = Callable[[Batch, str, dict[str, Any]], None]
+#: a moving event's statement line: (batch, person, decoded event, its value date ISO)
+FlowMover = Callable[[Batch, str, dict[str, Any], str], None]
 
 #: Statement lines: code → (section, English, 中文). Family and own-spend lines carry the
 #: purpose after a dot (``out.family.pharmacy``), pooling lines the level and category
@@ -76,11 +77,11 @@ class FlowHandlers:
     def __init__(self, regions: dict[str, str]) -> None:
         self.regions = regions
 
-    def account_handlers(self) -> dict[str, Handler]:
-        """A handler for every event kind that moves a balance (:data:`ledger.movement.MOVING`:
-        its sign and value date are defined there, once)."""
-        return {get_topic(getattr(Account, name)): self._mover(name, kind)
-                for name, kind in MOVING.items()}
+    def movers(self) -> dict[str, FlowMover]:
+        """The statement line of every event kind that moves a balance, by kind name
+        (:data:`ledger.movement.MOVING`: its sign and value date are defined there, once;
+        the projection's handler of the kind calls it with the value date)."""
+        return {name: self._mover(name, kind) for name, kind in MOVING.items()}
 
     def entered(self, batch: Batch, person: str, since: str, region: str) -> None:
         """The account is in ``region`` from ``since`` (ISO; "" at enrolment): kept for the
@@ -102,15 +103,16 @@ class FlowHandlers:
             added["amount"] += amount
             added["count"] += count
 
-    def _mover(self, name: str, kind: Kind) -> Handler:
-        line, regions = LINE_OF[name], self.regions  # a new moving kind needs its line here
+    def _mover(self, name: str, kind: Kind) -> FlowMover:
+        # a new moving kind needs its line in LINE_OF
+        line, regions, region, add = LINE_OF[name], self.regions, kind.region, self.line
 
-        def move(batch: Batch, person: str, d: dict[str, Any]) -> None:
-            day = kind.stored_day(d)
-            if kind.region is not None:  # a transfer in: the account's region from its day
-                self.entered(batch, person, day, d[kind.region])
-            self.line(batch, regions[person], int(day[:4]), int(day[5:7]),
-                      line or _debit_line(person, d), d["amount"])
+        def move(batch: Batch, person: str, d: dict[str, Any], day: str) -> None:
+            if region is not None:  # a transfer in: the account's region from its day
+                self.entered(batch, person, day, d[region])
+            year, month = year_month(day)
+            add(batch, regions[person], year, month, line or _debit_line(person, d),
+                d["amount"])
 
         return move
 
@@ -118,27 +120,37 @@ class FlowHandlers:
 
     def settled(self, batch: Batch, d: dict[str, Any], sign: int = 1) -> None:
         """A settled visit (``sign`` 1) or its reversal (−1), from :func:`visit_figures`."""
-        r = d
-        region, day = r["region"], r["date"]
-        year, month = int(day[:4]), int(day[5:7])
-        self.line(batch, region, year, month, f"{FUND}.{r['level']}.{r['category']}",
-                  sign * r["fund_paid"], sign)
+        r, add = d, self.line
+        region, (year, month) = r["region"], year_month(r["date"])
+        add(batch, region, year, month, f"{FUND}.{r['level']}.{r['category']}",
+            sign * r["fund_paid"], sign)
         if r["over_cap"]:
-            self.line(batch, region, year, month, OVER_CAP, sign * r["over_cap"], sign)
+            add(batch, region, year, month, OVER_CAP, sign * r["over_cap"], sign)
         if r["capped"]:
-            self.line(batch, region, year, month, CAPPED, 0, sign)
-        self.line(batch, region, year, month, CASH, sign * r["cash_paid"], sign)
-        added = batch.row(INSTITUTIONS.name,
-                          (region, year, month, r["level"], r["institution"] or ""))[0]
-        for column, value in (
-                ("visits", 1), ("in_scope", r["in_scope"]),
-                ("total", r["in_scope"] + r["out_of_scope"]),
-                ("out_of_scope", r["out_of_scope"]), ("fund_paid", r["fund_paid"]),
-                ("account_paid", r["own_paid"] + r["family_paid"]),
-                ("cash_paid", r["cash_paid"])):
-            added[column] = added.get(column, 0) + sign * value
+            add(batch, region, year, month, CAPPED, 0, sign)
+        add(batch, region, year, month, CASH, sign * r["cash_paid"], sign)
+        in_scope, out_of_scope = r["in_scope"], r["out_of_scope"]
+        key = (region, year, month, r["level"], r["institution"] or "")
+        batch.add(INSTITUTIONS.name, key, visits=sign, in_scope=sign * in_scope,
+                  total=sign * (in_scope + out_of_scope), out_of_scope=sign * out_of_scope,
+                  fund_paid=sign * r["fund_paid"],
+                  account_paid=sign * (r["own_paid"] + r["family_paid"]),
+                  cash_paid=sign * r["cash_paid"])
         if sign < 0:
-            added["reversed"] = added.get("reversed", 0) + 1
+            batch.add_one(INSTITUTIONS.name, key, "reversed", 1)
+
+
+_MONTHS: dict[str, tuple[int, int]] = {}
+
+
+def year_month(day: str) -> tuple[int, int]:
+    """The year and month of an ISO day, as integers (remembered: few days recur often)."""
+    found = _MONTHS.get(day)
+    if found is None:
+        found = (int(day[:4]), int(day[5:7]))
+        if len(_MONTHS) < 100_000:  # bounded, whatever a log holds
+            _MONTHS[day] = found
+    return found
 
 
 def visit_figures(d: dict[str, Any]) -> dict[str, Any]:

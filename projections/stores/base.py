@@ -49,7 +49,20 @@ class ViewStore(ABC):
 
     def write_prepared(self, prepared: Any, last: int, expected: int) -> None:
         """:meth:`write` of a prepared batch that reaches position ``last``."""
-        self.write(prepared, expected)
+        self.write_parts([prepared], last, expected)
+
+    def write_parts(self, parts: Sequence[Any], last: int, expected: int) -> None:
+        """Write the prepared batches of the parts of one range of the log (their changes
+        add up: :mod:`projections.pipeline`) and move the position from ``expected`` to
+        ``last``, in one step. This default merges the batches into one."""
+        if len(parts) == 1:
+            self.write(parts[0], expected)
+            return
+        merged = ViewBatch()
+        for part in parts:
+            merged.merge(part)
+        merged.last = last
+        self.write(merged, expected)
 
     @abstractmethod
     def reset(self) -> None:

@@ -7,7 +7,8 @@ Layout under the prefix (default ``gongji:views``)::
     {prefix}:{gen}:{table}:by:{json k1}  set: row keys with that first key column
     {prefix}:{gen}:{table}:all           set: every row key of the table
 
-A batch is one ``EVALSHA`` of :data:`APPLY`: it checks that ``meta`` still holds the
+A batch is one ``EVALSHA`` of :data:`APPLY` (its rows one argument, or one argument per part
+of the log a rebuild projects side by side): it checks that ``meta`` still holds the
 expected position and generation, applies every row (``HINCRBY`` for sums, ``HSET`` for
 values) and moves the position — atomically, as Redis runs a script alone. A reset bumps
 the generation and zeroes the position in one step, so readers never see half a reset;
@@ -31,13 +32,15 @@ local meta = KEYS[1]
 local position = redis.call('HGET', meta, 'position') or '0'
 local generation = redis.call('HGET', meta, 'generation') or '0'
 if position ~= ARGV[1] or generation ~= ARGV[3] then return 0 end
-for _, row in ipairs(cjson.decode(ARGV[4])) do
-  local key = row[1]
-  redis.call('SADD', row[2], key)
-  redis.call('SADD', row[3], key)
-  local added = row[4]
-  for i = 1, #added, 2 do redis.call('HINCRBY', key, added[i], added[i + 1]) end
-  if #row[5] > 0 then redis.call('HSET', key, unpack(row[5])) end
+for part = 4, #ARGV do
+  for _, row in ipairs(cjson.decode(ARGV[part])) do
+    local key = row[1]
+    redis.call('SADD', row[2], key)
+    redis.call('SADD', row[3], key)
+    local added = row[4]
+    for i = 1, #added, 2 do redis.call('HINCRBY', key, added[i], added[i + 1]) end
+    if #row[5] > 0 then redis.call('HSET', key, unpack(row[5])) end
+  end
 end
 redis.call('HSET', meta, 'position', ARGV[2], 'generation', generation)
 return 1
@@ -109,11 +112,16 @@ class RedisViews(ViewStore):
                              self._by_key(generation, name, key[0]), every, sums, sets])
         return generation, json.dumps(rows, ensure_ascii=False)
 
-    def write_prepared(self, prepared: tuple[str, str], last: int, expected: int) -> None:
-        """One script step: refused unless the position and the generation still hold."""
-        generation, payload = prepared
-        if not self._apply(keys=[self.meta],
-                           args=[str(expected), str(last), generation, payload]):
+    def write_parts(self, parts: Sequence[tuple[str, str]], last: int,
+                    expected: int) -> None:
+        """One script step (each part's rows one argument): refused unless the position
+        and the generation still hold."""
+        generations = {generation for generation, _ in parts}
+        if len(generations) != 1:
+            raise StalePosition("the parts were prepared for different generations")
+        if not self._apply(keys=[self.meta], args=[
+                str(expected), str(last), generations.pop(),
+                *(payload for _, payload in parts)]):
             raise StalePosition(f"the Redis views are no longer at position {expected}")
 
     def reset(self) -> None:

@@ -112,24 +112,38 @@ class SQLViews(ViewStore):
         (None when not set)."""
         prepared = {}
         for name, changes in batch.rows.items():
-            if changes:
-                table = BY_NAME[name]
-                added, zeros = table.added, (0,) * len(table.added)
-                values = [s for s, _ in table.set]
-                prepared[name] = [(*key, *map(sums.get, added, zeros), *map(sets.get, values))
-                                  for key, (sums, sets) in changes.items()]
+            if not changes:
+                continue
+            table = BY_NAME[name]
+            added, zeros = table.added, (0,) * len(table.added)
+            values = tuple(s for s, _ in table.set)
+            if not values and len(added) == 1:  # the daily changes: most rows of a rebuild
+                column = added[0]
+                rows = [(*key, sums.get(column, 0)) for key, (sums, _) in changes.items()]
+            elif not values:
+                rows = [key + tuple(map(sums.get, added, zeros))
+                        for key, (sums, _) in changes.items()]
+            elif not added:
+                rows = [key + tuple(map(sets.get, values)) for key, (_, sets) in changes.items()]
+            else:
+                rows = [key + tuple(map(sums.get, added, zeros)) + tuple(map(sets.get, values))
+                        for key, (sums, sets) in changes.items()]
+            prepared[name] = rows
         return prepared
 
-    def write_prepared(self, prepared: dict[str, list[tuple[Any, ...]]], last: int,
-                       expected: int) -> None:
+    def write_parts(self, parts: Sequence[dict[str, list[tuple[Any, ...]]]], last: int,
+                    expected: int) -> None:
+        """One transaction; each part's rows by their own statements (a PostgreSQL upsert
+        may not meet one key twice, and the parts share the rows they add to)."""
         with self._transaction(commit=True) as c:
             c.execute(f"UPDATE {self.tracking_name()} SET notification_id = {self.mark} "
                       f"WHERE application_name = {self.mark} AND notification_id = {self.mark} "
                       "RETURNING notification_id", (last, TRACKING_NAME, expected))
             if c.fetchone() is None:
                 raise StalePosition(f"the views are no longer at position {expected}")
-            for name, rows in prepared.items():
-                self._write_rows(c, BY_NAME[name], rows)
+            for prepared in parts:
+                for name, rows in prepared.items():
+                    self._write_rows(c, BY_NAME[name], rows)
 
     def _write_rows(self, c: Any, table: Table, rows: list[tuple[Any, ...]]) -> None:
         c.executemany(self._upsert(table), rows)
@@ -252,6 +266,22 @@ class SQLiteViews(SQLViews, SQLiteTrackingRecorder):
     """Views in the SQLite file of the events."""
 
     table_options = " WITHOUT ROWID"  # one b-tree per table: rows live in the key's index
+
+    @contextmanager
+    def _transaction(self, *, commit: bool) -> Iterator[Any]:
+        """The library's transaction, on a connection whose commits do not wait for the
+        disk (``synchronous=NORMAL``; in WAL mode the file stays consistent). The views can
+        lose only their last commits, and only to a power failure: rows and position
+        together, so the worker applies those events again. The events' own connections
+        keep the library's setting. Measured: a rebuild's writer waited on ``fsync``
+        about half its time (BENCHMARKS.md, "Rebuild of the views (h9r)")."""
+        datastore = self.datastore  # type: ignore[attr-defined]
+        with datastore.get_connection(commit=commit) as connection:
+            if commit and not getattr(connection, "gongji_views", False):
+                connection._sqlite_conn.execute("PRAGMA synchronous=NORMAL")
+                connection.gongji_views = True
+            with connection.transaction(commit=commit) as cursor:
+                yield cursor
 
     @contextmanager
     def _reading(self) -> Iterator[Any]:
