@@ -14,6 +14,14 @@ key order, ``--batch-size`` rows a transaction: with one ``executemany`` each on
 with ``COPY`` on PostgreSQL. That is the baseline: the rate the store takes those rows
 with no reading, deciding, encoding, chain or state rows at all. Prints both rates and
 their ratio, and the load average before and after.
+
+On SQLite a second baseline, the **floor**: every row the job wrote — the events, their
+chain links, the credited accounts' state rows (upserted) and month lines — written
+again with one ``executemany`` per table and batch into a copy of the store taken just
+before the job. It is the job's own SQL with no Python in between: what any job that
+stores what this one stores costs at least, and why ``job/bare`` cannot reach 1. The
+job's CPU seconds in this process are printed too (steadier than wall time on a
+loaded machine; with ``--workers`` they are the writing process's only).
 """
 
 from __future__ import annotations
@@ -97,6 +105,70 @@ def bare_insert(url: str, rows: list[tuple], batch: int, work: Path) -> float:
     return seconds
 
 
+def job_side_rows(url: str, credited: list[tuple]) -> dict[str, list[tuple]]:
+    """What the job stored beside its events (SQLite): their chain links, the credited
+    accounts' state rows and their month lines, in the order the job writes them."""
+    ids = sorted({row[0] for row in credited})
+    with sqlite3.connect(url) as db:
+        links = db.execute(
+            "SELECT c.* FROM stored_events_chain c JOIN stored_events e "
+            "ON e.rowid = c.notification_id WHERE e.topic = ? ORDER BY c.notification_id",
+            (credited[0][2],)).fetchall() if credited else []
+        db.execute("CREATE TEMP TABLE credited (id TEXT PRIMARY KEY)")
+        db.executemany("INSERT INTO credited VALUES (?)", [(i,) for i in ids])
+        states = db.execute("SELECT s.* FROM stored_events_accounts s JOIN credited c "
+                            "ON c.id = s.id ORDER BY s.id").fetchall()
+        months = db.execute("SELECT m.* FROM stored_events_months m JOIN credited c "
+                            "ON c.id = m.id ORDER BY m.id, m.month").fetchall()
+    return {"links": links, "states": states, "months": months}
+
+
+def floor_insert(before: Path, events: list[tuple], side: dict[str, list[tuple]],
+                 batch: int) -> float:
+    """Seconds to write every row the job wrote — events, chain links, state rows
+    (upserted), month lines — with one ``executemany`` per table and batch, into a copy of
+    the store as it was before the job (SQLite, WAL, synchronous FULL): the job's own SQL
+    with no Python in between, the floor of any job that stores what this one stores."""
+    db = sqlite3.connect(before, isolation_level=None)
+    db.execute("PRAGMA journal_mode = WAL")
+    db.execute("PRAGMA synchronous = FULL")
+    links, states, months = side["links"], side["states"], side["months"]
+    state_at = {row[0]: n for n, row in enumerate(states)}
+    months_of: dict[str, list[tuple]] = {}
+    for row in months:
+        months_of.setdefault(row[0], []).append(row)
+    started = time.perf_counter()
+    for start in range(0, len(events), batch):
+        chunk = events[start:start + batch]
+        ids = sorted({row[0] for row in chunk})
+        mine = [states[state_at[i]] for i in ids]
+        db.execute("BEGIN")
+        db.executemany("INSERT INTO stored_events VALUES (?,?,?,?)", chunk)
+        db.executemany("INSERT INTO stored_events_chain VALUES (?,?,?,?)",
+                       links[start:start + batch])
+        db.executemany(
+            "INSERT INTO stored_events_accounts VALUES (?,?,?,?) ON CONFLICT(id) DO UPDATE "
+            "SET version = excluded.version, topic = excluded.topic, state = excluded.state "
+            "WHERE stored_events_accounts.version < excluded.version", mine)
+        db.executemany("INSERT INTO stored_events_months VALUES (?,?)",
+                       [m for i in ids for m in months_of.get(i, ())])
+        db.execute("COMMIT")
+    seconds = time.perf_counter() - started
+    db.close()
+    return seconds
+
+
+def empty_copy(store: Path, path: Path) -> Path:
+    """A new SQLite file with ``store``'s tables and indexes and no rows."""
+    with sqlite3.connect(store) as source:
+        schema = [sql for sql, in source.execute(
+            "SELECT sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY rowid")]
+    with sqlite3.connect(path) as copy:
+        for sql in schema:
+            copy.execute(sql)
+    return path
+
+
 def sharded_credit(url: str, credits: Path, shards: int, work: Path) -> tuple[float, bool]:
     """Wall seconds of N ``credit-month --shard i/N`` processes run side by side, and
     whether every shard's summary tied out."""
@@ -129,10 +201,16 @@ def main() -> None:
         write_people(people, args.people)
         write_contributions(credits, args.people, "2024-03")
         load_before = os.getloadavg()
+        store = "PostgreSQL" if args.database.startswith("postgresql") else "SQLite"
         with fresh_store(args.database, work) as url:
             ledger = open_ledger(url, PARAMETERS)
             enrolled = import_people(ledger, people, work / "people.rejects.csv",
                                      batch_size=args.batch_size, workers=args.workers)
+            before = work / "before.db"
+            if store == "SQLite":  # the store as the job finds it, for the floor
+                with sqlite3.connect(url) as source, sqlite3.connect(before) as copy:
+                    source.backup(copy)
+            cpu = time.process_time()
             if args.shards == 1:
                 job = credit_month(ledger, credits, work / "credits.rejects.csv",
                                    batch_size=args.batch_size, workers=args.workers)
@@ -141,21 +219,40 @@ def main() -> None:
             else:
                 seconds, ties = sharded_credit(url, credits, args.shards, work)
                 written = args.people - (args.people + 9) // 10  # every 10th is retired
+            cpu = time.process_time() - cpu
             topic = get_topic(Account.ContributionCredited)
             ledger.close()
             rows = job_rows(url, topic)
             assert len(rows) == written
             bare_seconds = bare_insert(url, rows, args.batch_size, work)
-        store = "PostgreSQL" if args.database.startswith("postgresql") else "SQLite"
+            floor_seconds = import_floor = None
+            if store == "SQLite":
+                enrolled_rows = job_rows(str(before), get_topic(Account.Enrolled))
+                import_floor = floor_insert(
+                    empty_copy(before, work / "empty.db"), enrolled_rows,
+                    job_side_rows(str(before), enrolled_rows), args.batch_size)
+                floor_seconds = floor_insert(before, rows, job_side_rows(url, rows),
+                                             args.batch_size)
         job_rate, bare_rate = written / seconds, written / bare_seconds
         print(f"store: {store}; people: {args.people:,}; batch size: {args.batch_size:,}; "
               f"job processes: {args.shards}; deciding processes: {args.workers}")
         print(f"people import: {enrolled.written:,} enrolled in {enrolled.seconds:.1f} s "
               f"= {enrolled.written / enrolled.seconds:,.0f} events/s")
+        if import_floor is not None:
+            print(f"  its floor: the same events, chain links and state rows, executemany "
+                  f"into an empty store: {import_floor:.1f} s = "
+                  f"{enrolled.written / import_floor:,.0f} events/s")
         print(f"credit-month job: {written:,} credits in {seconds:.1f} s "
-              f"= {job_rate:,.0f} events/s (ties out: {ties})")
+              f"= {job_rate:,.0f} events/s (ties out: {ties}; {cpu:.1f} CPU s in this "
+              f"process, {cpu / written * 1e6:.0f} µs a credit)")
         print(f"bare {'COPY' if store == 'PostgreSQL' else 'executemany'} of the same rows in "
               f"key order: {bare_seconds:.1f} s = {bare_rate:,.0f} events/s")
+        if floor_seconds is not None:
+            floor_rate = written / floor_seconds
+            print(f"floor: the same events with their chain links, state rows and month "
+                  f"lines, executemany into the store as it was: {floor_seconds:.1f} s = "
+                  f"{floor_rate:,.0f} credits/s ({floor_rate / bare_rate:.0%} of bare; "
+                  f"job/floor {job_rate / floor_rate:.0%})")
         print(f"ratio job/bare: {job_rate / bare_rate:.0%}; peak memory {peak_mib():,.0f} MiB "
               f"(children {peak_mib(children=True):,.0f} MiB); load average "
               f"{load_before[0]:.1f} before, {os.getloadavg()[0]:.1f} after")

@@ -23,9 +23,11 @@ from ledger import Ledger, open_ledger
 from ledger.adapters.chain import verify_chain
 from ledger.adapters.direct import DirectEvents
 from ledger.commands import (
-    CloseYear, CreditAllotment, Emigrate, EnrollPerson, RecordContribution, RecordDeath, parse,
+    CloseYear, CreditAllotment, Emigrate, EnrollPerson, RecordContribution, RecordDeath,
+    SettleVisit, Transfer, parse,
 )
 from ledger.crypto import Codec, new_key
+from ledger import year_end
 from ledger.jobs import allot_month, close_year, credit_month, import_people
 from policies.calendar import Month
 from policies.errors import LedgerError
@@ -105,12 +107,20 @@ def stored(ledger: Ledger) -> dict[UUID, list[tuple[int, str, bytes]]]:
     return events
 
 
-@pytest.mark.parametrize("seed, workers", [(1, 1), (2, 1), (3, 2)])
-def test_the_bulk_path_stores_what_the_commands_store(tmp_path: Path, seed: int,
-                                                      workers: int) -> None:
+@pytest.mark.parametrize("seed, workers, store", [
+    (1, 1, "sqlite"), (2, 1, "sqlite"), (3, 2, "sqlite"),
+    pytest.param(4, 1, "postgres", marks=pytest.mark.postgres),
+    pytest.param(5, 2, "postgres", marks=pytest.mark.postgres)])
+def test_the_bulk_path_stores_what_the_commands_store(
+        tmp_path: Path, seed: int, workers: int, store: str,
+        request: pytest.FixtureRequest) -> None:
+    """The jobs (SQLite, or PostgreSQL with its array inserts) store byte for byte the
+    events the one-command path stores on SQLite, with a valid chain and state rows."""
     people, credits = stream(seed)
     (tmp_path / "bulk").mkdir()
-    batch = open_ledger(str(tmp_path / "bulk" / "gongji.db"), PARAMETERS)
+    url = (str(tmp_path / "bulk" / "gongji.db") if store == "sqlite"
+           else request.getfixturevalue("postgres_url"))
+    batch = open_ledger(url, PARAMETERS)
     single = open_ledger(str(tmp_path / "single.db"), PARAMETERS)
     try:
         bulk(batch, tmp_path / "bulk", people, credits, workers)
@@ -205,6 +215,85 @@ def test_the_direct_path_meets_every_edge_row_as_the_commands_do(
         for ledger in (batch, single):
             assert verify_chain(ledger.recorder).ok
             assert list(ledger.state_differences()) == []
+    finally:
+        batch.close()
+        single.close()
+
+
+RATED = {**PARAMETERS, "nanchang": {"average_pension": "3100.00", "interest_rate": "0.015"}}
+
+
+def year_end_ledger(url: str, seed: int, parameters: dict) -> Ledger:
+    """Accounts in every state a year end meets: visits (open pooling years, some over the
+    cap, one in another year), transfers, deaths, emigration, closed regions' years."""
+    rng = random.Random(seed)
+    ledger = open_ledger(url, parameters)
+    names = [f"Y{i:03d}" for i in range(rng.randint(25, 40))]
+    for name in names:
+        ledger.enroll(parse(EnrollPerson, {
+            "person": name, "region": rng.choice(REGIONS), "birth_date": "1985-07-01"}))
+    for name in names:
+        for month in rng.sample(MONTHS, rng.randint(0, 3)):
+            ledger.credit_contribution(parse(RecordContribution, {
+                "person": name, "month": month, "base": f"{rng.randint(3000, 20000)}.00"}))
+        for v in range(rng.randint(0, 3)):
+            try:
+                ledger.settle_visit(parse(SettleVisit, {
+                    "person": name, "id": f"{name}-v{v}", "level": 1,
+                    "date": rng.choice(["2023-11-02", "2024-02-10", "2024-06-30"]),
+                    "in_scope": rng.choice(["300.00", "2000.00", "90000.00"])}))
+            except LedgerError:
+                pass
+        fate = rng.random()
+        command = (RecordDeath if fate < 0.1 else Emigrate if fate < 0.2 else
+                   Transfer if fate < 0.4 else None)
+        if command is not None:
+            fields = {"person": name, "date": f"2024-0{rng.randint(4, 9)}-15"}
+            if command is Transfer:
+                fields["to_region"] = rng.choice(REGIONS)
+            try:
+                {RecordDeath: ledger.record_death, Emigrate: ledger.emigrate,
+                 Transfer: ledger.transfer}[command](parse(command, fields))
+            except LedgerError:
+                pass
+    return ledger
+
+
+@pytest.mark.parametrize("seed, workers, rated, read_ahead, store", [
+    (4, 1, False, 20_000, "sqlite"), (5, 1, True, 7, "sqlite"), (6, 2, True, 3, "sqlite"),
+    (7, 1, True, 20_000, "sqlite"),
+    pytest.param(8, 1, True, 5, "postgres", marks=pytest.mark.postgres)])
+def test_the_year_end_job_stores_what_the_command_stores(
+        tmp_path: Path, seed: int, workers: int, rated: bool, read_ahead: int, store: str,
+        monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> None:
+    """close-year's direct path (state rows, histories read ahead a key range at a time,
+    cut short at every few events here) against ``Ledger.close_year`` on SQLite, with and
+    without an interest rate; then a second close over both writes nothing."""
+    monkeypatch.setattr(year_end, "READ_AHEAD", read_ahead)
+    appended: list[str] = []
+    real = DirectEvents.append
+    monkeypatch.setattr(DirectEvents, "append", lambda self, *a: (
+        appended.append(a[1].__name__), real(self, *a)))
+    parameters = RATED if rated else PARAMETERS
+    batch = year_end_ledger(str(tmp_path / "bulk.db") if store == "sqlite"
+                            else request.getfixturevalue("postgres_url"), seed, parameters)
+    single = year_end_ledger(str(tmp_path / "single.db"), seed, parameters)
+    try:
+        summary = close_year(batch, 2024, tmp_path / "y.rejects.csv", batch_size=4,
+                             workers=workers)
+        single.close_year(CloseYear(year=2024))
+        expected = stored(single)
+        kinds = b"".join(e[2] for events in expected.values() for e in events)
+        assert kinds.count(b'"carried_over"') >= 20  # every open account's YearClosed
+        assert (b'"forfeited"' in kinds, b'"rate":"0.015"' in kinds) == (True, rated)
+        if workers == 1:  # the deciding processes' calls are not seen here
+            assert appended.count("YearClosed") == summary.events["YearClosed"] > 0
+        assert stored(batch) == expected
+        for ledger in (batch, single):
+            assert verify_chain(ledger.recorder).ok
+            assert list(ledger.state_differences()) == []
+        again = close_year(batch, 2024, tmp_path / "y.rejects.csv", workers=workers)
+        assert again.written == 0 and stored(batch) == expected
     finally:
         batch.close()
         single.close()

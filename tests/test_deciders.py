@@ -577,7 +577,7 @@ def test_the_year_end_closes_the_pooling_year_once_forfeiting_the_unused_cap() -
     account = funded("A")
     settling.decide_visit(account, None, None, BOOK, visit())
     cmd = CloseYear(year=2024)
-    assert year_end.wants_history(account, cmd)
+    assert year_end.wants_history(account, BOOK, cmd)
     history = year_history(list(account.pending_events), 2024)
     closed, touched = year_end.decide_year_close(account, BOOK, cmd, history)
     assert (closed, touched) == ((1, 0), [account])  # suizhou sets no interest rate
@@ -588,7 +588,7 @@ def test_the_year_end_closes_the_pooling_year_once_forfeiting_the_unused_cap() -
         "pooling": [{"region": "suizhou", "category": "employed", "cap": 130000,
                      "fund_paid": 40000, "forfeited": 90000,
                      "article": SUIZHOU.articles["year_end"]}]})]
-    assert not year_end.wants_history(account, cmd)
+    assert not year_end.wants_history(account, BOOK, cmd)
     assert year_end.decide_year_close(account, BOOK, cmd) == (None, [])
 
 
@@ -630,7 +630,7 @@ def test_a_regions_year_end_leaves_other_regions_alone() -> None:
     account = funded("A")
     settling.decide_visit(account, None, None, BOOK, visit())
     other = CloseYear(year=2024, region="nanchang")
-    assert not year_end.wants_history(account, other)
+    assert not year_end.wants_history(account, BOOK, other)
     assert year_end.decide_year_close(account, BOOK, other) == (None, [])
     assert year_end.decide_year_close(account, BOOK, CloseYear(year=2023), year_history(
         list(account.pending_events), 2023)) == ((0, 0), [account])  # carried, no pooling

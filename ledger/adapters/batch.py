@@ -36,9 +36,11 @@ from ledger.core import LedgerCore
 Item = TypeVar("Item")
 Outcome = TypeVar("Outcome")
 
-#: ``append(account, event class, attributes)``: record a new event of ``account`` and
-#: apply it at once (so the account's next item is decided on the state after it).
-Append = Callable[[Account, type, dict[str, Any]], None]
+#: ``append(account, event class, attributes) -> account``: record a new event of
+#: ``account`` and apply it at once (so the account's next item is decided on the state
+#: after it); ``append(None, created event class, attributes)`` creates the account
+#: (``Enrolled``: as ``Account(**attributes)`` does) and returns it.
+Append = Callable[[Account | None, type, dict[str, Any]], Account]
 #: ``plan(account or None, items, append) -> one outcome per item``: decides on the
 #: account with the deciders' plan functions and hands each event to ``append``; like
 #: :data:`Decide`, it reads but never writes, and is re-run on a reloaded copy on a clash.
@@ -234,14 +236,22 @@ def planned(plan: Plan) -> Decide:
     eventsourcing (``trigger_event``, which is what an ``@event`` method does)."""
 
     def decide(account: Account | None, items: Sequence[Item]) -> tuple[list, Account | None]:
-        return plan(account, items, _trigger), account
+        made: list[Account] = []
+
+        def trigger(account: Account | None, event_class: type,
+                    attributes: dict[str, Any]) -> Account:
+            if account is None:  # a created event: what ``Account(**attributes)`` does
+                account = Account._create(event_class, **attributes)
+                made.append(account)
+            else:
+                account.trigger_event(event_class, **attributes)
+            return account
+
+        outcomes = plan(account, items, trigger)
+        return outcomes, made[0] if made else account
 
     decide.plan = plan  # type: ignore[attr-defined]
     return decide
-
-
-def _trigger(account: Account, event_class: type, attributes: dict[str, Any]) -> None:
-    account.trigger_event(event_class, **attributes)
 
 
 def _account(aggregate: Aggregate | None) -> Account | None:

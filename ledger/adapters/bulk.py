@@ -42,7 +42,7 @@ class BulkReader:
         """The current state of each id that exists (missing ids are simply absent): from
         the state rows (:mod:`ledger.adapters.state`) in one query, and for ids without
         one (or with ``states=False``) from snapshots and events."""
-        ids = sorted(set(ids))
+        ids = sorted(dict.fromkeys(ids))  # a batch comes in key order: kept, sorted in O(n)
         if not ids:
             return {}
         state: dict[UUID, Any] = {}
@@ -99,6 +99,19 @@ class BulkReader:
         for originator_id, version in after.items():
             params += (originator_id.hex, version)
         return self._select(recorder, sql, params)
+
+    def events_from(self, low: UUID, limit: int) -> list[StoredEvent]:
+        """The first ``limit`` stored events of the aggregates ``>= low``, in key order (the
+        last aggregate's may be cut short): a job that visits accounts in key order reads
+        their histories a range at a time (:class:`ledger.year_end.Histories`)."""
+        recorder = self.events
+        if self.postgres:
+            sql = (f"SELECT {_COLUMNS} FROM {self._table(recorder)} WHERE originator_id >= %s "
+                   "ORDER BY originator_id, originator_version LIMIT %s")
+            return self._select(recorder, sql, [low, limit])
+        sql = (f"SELECT {_COLUMNS} FROM {recorder.events_table_name} WHERE originator_id >= ? "
+               "ORDER BY originator_id, originator_version LIMIT ?")
+        return self._select(recorder, sql, [low.hex, limit])
 
     # -- ids in key order ---------------------------------------------------------------
 

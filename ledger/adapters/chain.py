@@ -105,10 +105,34 @@ class ChainedSQLiteRecorder(CountedInserts, SQLiteApplicationRecorder):
 
     def _insert_events(self, c: SQLiteCursor, stored_events: Sequence[StoredEvent],
                        **kwargs: Any) -> Sequence[int] | None:
-        ids = super()._insert_events(c, stored_events, **kwargs)
-        assert ids is not None
+        """The events in one ``executemany`` (eventsourcing's recorder inserts them one
+        ``execute`` at a time to read each ``lastrowid``), their notification ids derived.
+
+        The events table is a rowid table without ``AUTOINCREMENT``: SQLite gives each new
+        row the largest rowid + 1, and this transaction holds the write lock from its first
+        insert, so the n rows get the n consecutive ids ending at ``last_insert_rowid()``,
+        exactly as n single inserts would. That the last one is also the table's largest
+        rowid proves it (only a table at the end of the rowid range makes SQLite pick
+        rowids at random; the ids are then read back from the rows)."""
+        if not stored_events:
+            return []
+        c.executemany(self.insert_events_statement, [
+            (s.originator_id.hex if isinstance(s.originator_id, UUID) else s.originator_id,
+             s.originator_version, s.topic, s.state) for s in stored_events])
+        c.execute(f"SELECT last_insert_rowid(), MAX(rowid) FROM {self.events_table_name}")
+        last, largest = c.fetchone()
+        ids: list[int] = list(range(last - len(stored_events) + 1, last + 1))
+        if last != largest:  # pragma: no cover — rowids at the end of the range
+            ids = [self._rowid(c, s) for s in stored_events]
         self._append(c, ids, stored_events)
         return ids
+
+    def _rowid(self, c: SQLiteCursor, event: StoredEvent) -> int:
+        oid = event.originator_id
+        c.execute(f"SELECT rowid FROM {self.events_table_name} WHERE originator_id = ? "
+                  "AND originator_version = ?",
+                  (oid.hex if isinstance(oid, UUID) else oid, event.originator_version))
+        return c.fetchone()[0]
 
     def _append(self, c: SQLiteCursor, ids: Sequence[int],
                 events: Sequence[StoredEvent]) -> None:
@@ -175,8 +199,11 @@ class ChainedPostgresRecorder(CountedInserts, PostgresApplicationRecorder):
                      .format(*self._chain))
         last = curs.fetchone()
         previous = bytes.fromhex(last["link"]) if last else GENESIS
-        curs.executemany(SQL("INSERT INTO {0}.{1} VALUES (%s, %s, %s, %s)").format(*self._chain),
-                         _links(previous, ids, events))
+        links = _links(previous, ids, events)
+        # one statement over arrays, not a statement per link
+        curs.execute(SQL("INSERT INTO {0}.{1} SELECT * FROM unnest(%s::bigint[], %s::text[], "
+                         "%s::bigint[], %s::text[])").format(*self._chain),
+                     [list(column) for column in zip(*links)])
 
     def select_links(self, after: int, limit: int) -> list[ChainLink]:
         with self.datastore.transaction(commit=False) as curs:

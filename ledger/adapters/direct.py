@@ -14,6 +14,10 @@ that costs more than the insert. :class:`DirectEvents` does the same with plain 
 - it is applied by calling the ``@event`` method's own body (eventsourcing's
   ``decorated_funcs``: the one copy of the mutation), then the aggregate's version and
   ``modified_on`` are set as ``mutate`` sets them;
+- a *created* event (``Enrolled``, the people import) also carries ``originator_topic``
+  and makes the account as eventsourcing's ``_create`` and ``CanInitAggregate.mutate``
+  do: a shell of the class, ``__base_init__`` (id from ``create_id``, version 1, both
+  timestamps), then the class's ``__init__`` body;
 - the account's state row and credited months follow from the account afterwards.
 
 The chain links are written by the recorder in the same ``insert_events`` call as for any
@@ -31,9 +35,9 @@ from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.domain import decorated_funcs
+from eventsourcing.domain import CanInitAggregate, decorated_funcs
 from eventsourcing.persistence import StoredEvent
-from eventsourcing.utils import get_topic
+from eventsourcing.utils import get_topic, resolve_topic
 
 from ledger.account import Account
 from ledger.adapters.state import MONTH_EVENTS, StateCodec
@@ -72,11 +76,16 @@ class DirectEvents:
         return setting not in ("0", "no", "off", "false", "n", "f") and hasattr(
             app.recorder, "put_states")
 
-    def append(self, account: Account, event_class: type, attributes: dict[str, Any]) -> None:
-        """Record ``event_class`` with ``attributes`` as ``account``'s next event and apply it."""
-        func, parameters, topic, class_version = _shape(event_class)
+    def append(self, account: Account | None, event_class: type,
+               attributes: dict[str, Any]) -> Account:
+        """Record ``event_class`` with ``attributes`` as ``account``'s next event and apply
+        it; with ``account`` None, ``event_class`` is a created event (``Enrolled``): the
+        new account, made as ``Account(**attributes)`` would make it, is returned."""
+        func, parameters, topic, class_version, created = _shape(event_class)
         timestamp = event_class.create_timestamp()  # type: ignore[attr-defined]
         state: dict[str, Any] = {"timestamp": timestamp}
+        if created is not None:
+            state["originator_topic"] = created[1]
         for name, default in parameters:
             value = attributes.get(name, default)
             if value is _NO_DEFAULT:
@@ -84,10 +93,24 @@ class DirectEvents:
             state[name] = value
         if class_version > 1:
             state["class_version"] = class_version
-        func(account, **{name: state[name] for name, _ in parameters})
-        version = account.version + 1
-        account.version = version
-        account.modified_on = timestamp
+        arguments = {name: state[name] for name, _ in parameters}
+        if account is None:
+            if created is None:
+                raise TypeError(f"{event_class.__name__} does not create an aggregate")
+            # what the created event's ``mutate`` does: a shell, the base attributes, the
+            # ``__init__`` body (eventsourcing's ``_create`` then ``CanInitAggregate.mutate``)
+            cls = created[0]
+            account = cls.__new__(cls)
+            account.__base_init__(cls.create_id(**arguments), cls.INITIAL_VERSION, timestamp)
+            func(account, **arguments)
+            version = account.version
+        else:
+            if created is not None:
+                raise TypeError(f"{event_class.__name__} creates an aggregate: no account")
+            func(account, **arguments)
+            version = account.version + 1
+            account.version = version
+            account.modified_on = timestamp
         self._events.setdefault(account.id, []).append(
             self.codec.event(account.id, version, topic, state))
         self._accounts[account.id] = account
@@ -96,6 +119,7 @@ class DirectEvents:
             self._months.append((account.id, state["month"]))
         if self.interval and version % self.interval == 0:
             self.snapshot_due = True
+        return account
 
     def prepared(self) -> DirectRows:
         """The batch's rows in key order, each changed account's state row once."""
@@ -106,18 +130,28 @@ class DirectEvents:
             months=self._months, counts=self._counts)
 
 
-_SHAPES: dict[type, tuple[Any, list[tuple[str, Any]], str, int]] = {}
+#: per event class: the ``@event`` body (``__init__`` for a created event), its parameters
+#: (name, default) in order, its topic, its class version, and for a created event the
+#: aggregate class and its topic
+_Shape = tuple[Any, list[tuple[str, Any]], str, int, "tuple[type, str] | None"]
+_SHAPES: dict[type, _Shape] = {}
 
 
-def _shape(event_class: type) -> tuple[Any, list[tuple[str, Any]], str, int]:
-    """The ``@event`` body of ``event_class``, its parameters (name, default) in order,
-    its topic and class version."""
+def _shape(event_class: type) -> _Shape:
+    """What :meth:`DirectEvents.append` needs to know of ``event_class``, found once."""
     shape = _SHAPES.get(event_class)
     if shape is None:
-        func = decorated_funcs[event_class]
+        topic = get_topic(event_class)
+        created = None
+        if issubclass(event_class, CanInitAggregate):
+            aggregate_topic = topic.rpartition(".")[0]  # ledger.account:Account.Enrolled
+            aggregate = resolve_topic(aggregate_topic)
+            func = aggregate.__init__
+            created = (aggregate, aggregate_topic)
+        else:
+            func = decorated_funcs[event_class]
         parameters = [(p.name, p.default)
                       for p in list(inspect.signature(func).parameters.values())[1:]]
-        shape = (func, parameters, get_topic(event_class),
-                 getattr(event_class, "class_version", 1))
+        shape = (func, parameters, topic, getattr(event_class, "class_version", 1), created)
         _SHAPES[event_class] = shape
     return shape

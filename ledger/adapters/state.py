@@ -25,6 +25,7 @@ passes its keyword arguments through to that call.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 from uuid import UUID
@@ -39,9 +40,11 @@ from psycopg.sql import SQL, Identifier
 
 from ledger.adapters.chain import ChainedPostgresRecorder, ChainedSQLiteRecorder
 from ledger.crypto import Codec
+from ledger.ids import uuid_of_hex
 
 #: events whose ``month`` is a credited person-month (one per person and month)
 MONTH_EVENTS = ("ContributionCredited", "AllotmentCredited")
+_KEPT = 4096  # encodings of dates and times kept by a codec
 
 
 class StateCodec:
@@ -59,8 +62,11 @@ class StateCodec:
     def __init__(self, mapper: Mapper[UUID]) -> None:
         self.codec = Codec.of(mapper)
         self.transcoder = mapper.transcoder
-        # the transcoder's encoding of a registered type (date, datetime, Decimal, UUID)
-        self._tagged = getattr(mapper.transcoder, "_encode_obj")
+        # the transcoder's encoding of a registered type (date, datetime, Decimal, UUID),
+        # dates and times written here without its two calls per value
+        self._tagged = _iso_tagged(getattr(mapper.transcoder, "_encode_obj"),
+                                   getattr(mapper.transcoder, "types", {}))
+        self._names = getattr(mapper.transcoder, "names", {})
 
     def row(self, aggregate: Aggregate) -> StoredEvent:
         state = dict(vars(aggregate))
@@ -78,12 +84,23 @@ class StateCodec:
         data = orjson.dumps(state, default=self._tagged, option=orjson.OPT_PASSTHROUGH_DATETIME)
         return StoredEvent(originator_id, version, topic, self.codec.seal(data))
 
+    def decode(self, data: bytes) -> Any:
+        """JSON bytes as the transcoder decodes them, about twice as fast: parsed by
+        orjson, then every ``{"_type_", "_data_"}`` object (innermost first, as the
+        transcoder's ``object_hook`` sees them) turned into its value by the registered
+        transcoding. Whatever orjson refuses (an integer beyond 64 bits, say) or names an
+        unregistered type goes through the transcoder itself."""
+        try:
+            return _untagged(orjson.loads(data), self._names)
+        except (orjson.JSONDecodeError, KeyError, TypeError):
+            return self.transcoder.decode(data)
+
     def load(self, row: StoredEvent) -> Aggregate | None:
         """The aggregate a row holds; None for a row of another format or class version."""
         cls = resolve_topic(row.topic)
         if not (isinstance(cls, type) and issubclass(cls, Aggregate)):
             return None  # a row in another format: read the events
-        state = self.transcoder.decode(self.codec.open(row.state))
+        state = self.decode(self.codec.open(row.state))
         if state.pop("class_version", 1) != getattr(cls, "class_version", 1):
             return None
         state.update(_id=row.originator_id, _version=row.originator_version,
@@ -91,6 +108,57 @@ class StateCodec:
         aggregate = object.__new__(cls)
         object.__setattr__(aggregate, "__dict__", state)
         return aggregate
+
+
+def _iso_tagged(encode: Any, types: dict[type, Any]) -> Any:
+    """The transcoder's ``_encode_obj`` (``{"_type_": name, "_data_": encoded}``), with the
+    types whose transcoding is ``isoformat()`` (eventsourcing's ``DatetimeAsISO``, the
+    ledger's ``DateAsISO``) encoded in one call."""
+    from eventsourcing.persistence import DatetimeAsISO
+
+    from ledger.core import DateAsISO  # the ledger's own transcoding of dates
+
+    iso = {t: transcoding.name for t, transcoding in types.items()
+           if type(transcoding) in (DatetimeAsISO, DateAsISO)}
+    # the same day recurs (birth dates, a month's days): its encoding is kept; a time is
+    # kept while it is the last one seen (an event's timestamp is its account's
+    # modified_on), by identity: equal times in two time zones encode differently
+    days: dict[dt.date, dict[str, str]] = {}
+    last: list[tuple[Any, Any]] = [(None, None)]  # swapped whole: safe across threads
+
+    def tagged(value: Any) -> Any:
+        kind = type(value)
+        if kind is dt.date:
+            data = days.get(value)
+            if data is None:
+                if len(days) >= _KEPT:
+                    days.clear()
+                data = days[value] = encode(value)
+            return data
+        seen, data = last[0]
+        if value is seen:
+            return data
+        name = iso.get(kind)
+        data = encode(value) if name is None else {"_type_": name, "_data_": value.isoformat()}
+        last[0] = (value, data)
+        return data
+
+    return tagged
+
+
+def _untagged(value: Any, names: dict[str, Any]) -> Any:
+    """``value`` (parsed JSON) with its tagged objects decoded, in place, innermost first."""
+    if type(value) is dict:
+        for key, item in value.items():
+            if type(item) is dict or type(item) is list:
+                value[key] = _untagged(item, names)
+        if len(value) == 2 and "_type_" in value and "_data_" in value:
+            return names[value["_type_"]].decode(value["_data_"])
+    elif type(value) is list:
+        for index, item in enumerate(value):
+            if type(item) is dict or type(item) is list:
+                value[index] = _untagged(item, names)
+    return value
 
 
 def state_rows(mapper: Mapper[UUID], aggregates: Iterable[Aggregate],
@@ -169,7 +237,8 @@ class StateSQLiteRecorder(ChainedSQLiteRecorder):
         with self.datastore.transaction(commit=False) as c:
             c.execute(f"SELECT * FROM {self.states_table_name} WHERE id IN "
                       f"({','.join('?' * len(ids))}) ORDER BY id", [i.hex for i in ids])
-            return [StoredEvent(UUID(r[0]), r[1], r[2], bytes(r[3])) for r in c.fetchall()]
+            return [StoredEvent(uuid_of_hex(r[0]), r[1], r[2], bytes(r[3]))
+                    for r in c.fetchall()]
 
     def select_state(self, aggregate_id: UUID) -> StoredEvent | None:
         with self.datastore.transaction(commit=False) as c:
@@ -255,19 +324,21 @@ class StatePostgresRecorder(ChainedPostgresRecorder):
 
     def _put(self, curs: Any, states: Sequence[StoredEvent],
              months: Sequence[tuple[UUID, str]], repair: bool) -> None:
+        # one statement over arrays each (not a statement per row), rows in id order
         if states:
-            curs.executemany(SQL(
-                "INSERT INTO {0}.{1} AS s VALUES (%s, %s, %s, %s) ON CONFLICT (id) DO UPDATE "
+            rows = sorted(((s.originator_id, s.originator_version, s.topic, s.state)
+                           for s in states), key=lambda row: row[0])
+            curs.execute(SQL(
+                "INSERT INTO {0}.{1} AS s SELECT * FROM unnest(%s::uuid[], %s::bigint[], "
+                "%s::text[], %s::bytea[]) ON CONFLICT (id) DO UPDATE "
                 "SET version = excluded.version, topic = excluded.topic, state = excluded.state"
                 + ("" if repair else " WHERE s.version < excluded.version")
-            ).format(*self._states),
-                sorted(((s.originator_id, s.originator_version, s.topic, s.state)
-                        for s in states), key=lambda row: row[0]))
+            ).format(*self._states), [list(column) for column in zip(*rows)])
         if months:
-            curs.executemany(SQL(
-                "INSERT INTO {0}.{1} VALUES (%s, %s)"
+            curs.execute(SQL(
+                "INSERT INTO {0}.{1} SELECT * FROM unnest(%s::uuid[], %s::text[])"
                 + (" ON CONFLICT DO NOTHING" if repair else "")).format(*self._months),
-                sorted(months))
+                [list(column) for column in zip(*sorted(months))])
 
     def put_states(self, states: Sequence[StoredEvent], months: Sequence[tuple[UUID, str]],
                    stale: Sequence[UUID] = ()) -> None:

@@ -15,8 +15,11 @@ import heapq
 import pickle
 import tempfile
 from collections.abc import Iterable, Iterator
+from operator import itemgetter
 from typing import IO, Any
 from uuid import UUID
+
+from ledger.ids import uuid_of
 
 RUN = 200_000  # rows sorted in memory at a time
 _CHUNK = 2_000  # rows pickled together in a spilled run
@@ -29,10 +32,10 @@ class ExternalSort:
     def __init__(self, run: int = RUN) -> None:
         self.run = run
         self._runs: list[IO[bytes]] = []
-        self._buffer: list[tuple[bytes, int, Any]] = []
+        self._buffer: list[tuple[int, int, Any]] = []
 
     def add(self, key: UUID, line: int, payload: Any) -> None:
-        self._buffer.append((key.bytes, line, payload))
+        self._buffer.append((key.int, line, payload))
         if len(self._buffer) >= self.run:
             self._runs.append(_spill(sorted(self._buffer, key=_order)))
             self._buffer = []
@@ -42,13 +45,13 @@ class ExternalSort:
         try:
             self._buffer.sort(key=_order)
             if not self._runs:
-                merged: Iterable[tuple[bytes, int, Any]] = self._buffer
+                merged: Iterable[tuple[int, int, Any]] = self._buffer
             else:
                 self._runs.append(_spill(self._buffer))
                 merged = heapq.merge(*(_read(f) for f in self._runs), key=_order)
             self._buffer = []
             for key, _, payload in merged:
-                yield UUID(bytes=key), payload
+                yield uuid_of(key), payload
         finally:
             self.close()
 
@@ -67,11 +70,11 @@ def key_ordered(items: Iterable[tuple[UUID, int, Any]],
     return iter(sorter)
 
 
-def _order(item: tuple[bytes, int, Any]) -> tuple[bytes, int]:
-    return item[0], item[1]
+#: by key (a UUID's integer sorts as its bytes and its hex do), then line
+_order = itemgetter(0, 1)
 
 
-def _spill(rows: list[tuple[bytes, int, Any]]) -> IO[bytes]:
+def _spill(rows: list[tuple[int, int, Any]]) -> IO[bytes]:
     f = tempfile.TemporaryFile(prefix="gongji-sort-")
     for start in range(0, len(rows), _CHUNK):
         pickle.dump(rows[start:start + _CHUNK], f, protocol=pickle.HIGHEST_PROTOCOL)
@@ -79,7 +82,7 @@ def _spill(rows: list[tuple[bytes, int, Any]]) -> IO[bytes]:
     return f
 
 
-def _read(f: IO[bytes]) -> Iterator[tuple[bytes, int, Any]]:
+def _read(f: IO[bytes]) -> Iterator[tuple[int, int, Any]]:
     while True:
         try:
             chunk = pickle.load(f)

@@ -7,7 +7,9 @@ lump-sum payers, and ``resettled`` (true/false) for a person resettled outside t
 region (异地安置), who gets no more credits where the policy says so (nanchang art. 28).
 A row enrolls the person exactly as the ``enroll`` command would; a row for a person
 already enrolled with the same facts is an idempotent repeat, with other facts it is
-``duplicate_conflict``.
+``duplicate_conflict``. The new accounts' ``Enrolled`` events, chain links and state rows
+are written a batch at a time, the events straight from their attributes
+(:mod:`ledger.adapters.direct`).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ledger.account import Account
+from ledger.adapters.batch import Append, planned
 from ledger.commands import ImportPerson
 from ledger.ids import account_id
 from ledger.jobs.csvfile import MONTH, CsvSource, Row
@@ -51,26 +54,26 @@ def import_people(
     source = open_source(path, encoding)
     summary = JobSummary("people import", str(shard), credit_event="Enrolled")
 
-    def decide(account: Account | None, rows: Sequence[Row]) -> tuple[list[Outcome], Account | None]:
+    def plan(account: Account | None, rows: Sequence[Row], append: Append) -> list[Outcome]:
         outcomes = []
         for row in rows:
             try:
                 facts = ledger.enrollment_facts(row_command(ImportPerson, row))
                 if account is None:
-                    account = Account(**facts)
+                    account = append(None, Account.Enrolled, facts)
                     outcomes.append(Outcome(WRITTEN, person=facts["person"]))
                     continue
                 ledger.same_request(account.enrolled_as, facts, f"person {facts['person']!r}")
                 outcomes.append(Outcome(ALREADY))
             except LedgerError as error:
                 outcomes.append(rejected(error))
-        return outcomes, account
+        return outcomes
 
     rejects = rejects_file(rejects_path, ("line", *COLUMNS, *OPTIONAL), by_line=True)
     try:
         batches = csv_batches(source, shard, batch_size, summary,
                               key=lambda row: account_id(row.fields.get("person", "")))
-        return run_batches(ledger, summary, batches, decide, rejects, progress,
+        return run_batches(ledger, summary, batches, planned(plan), rejects, progress,
                            csv_reject_row((*COLUMNS, *OPTIONAL)))
     finally:
         rejects.close()

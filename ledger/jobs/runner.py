@@ -20,6 +20,7 @@ from typing import Any
 from uuid import UUID
 
 from eventsourcing.utils import get_topic
+from pydantic import ValidationError
 
 from ledger import metrics
 from ledger import gcpause
@@ -77,7 +78,8 @@ def run_batches(
             summary.seconds = time.perf_counter() - started
             if progress is not None:
                 progress(done, summary)
-            gcpause.after_batch()
+            work = result = refused = None  # type: ignore[assignment]  # freed before the
+            gcpause.after_batch()  # collection, which then traverses only what is left
     summary.seconds = time.perf_counter() - started
     return summary
 
@@ -111,8 +113,8 @@ def csv_batches(
     count = 0
     for account_id, row in key_ordered(mine(), run):
         if count >= size and account_id not in work:
-            yield work, shard.fraction(account_id)
-            work, count = {}, 0
+            full, work, count = [work], {}, 0
+            yield full.pop(), shard.fraction(account_id)  # not kept here once handed over
         work.setdefault(account_id, []).append(row)
         count += 1
     yield work, 1.0
@@ -156,4 +158,7 @@ def row_command(command: type[Command], row: Row) -> Any:
     if row.problem:
         raise LedgerError(ErrorCode.INVALID_INPUT, f"line {row.line}: {row.problem}")
     data = {name: value for name, value in row.fields.items() if value != ""}
-    return parse(command, data, where=f"line {row.line}")
+    try:
+        return command.model_validate(data)
+    except ValidationError:  # parse again for the message naming the line and each field
+        return parse(command, data, where=f"line {row.line}")

@@ -118,6 +118,7 @@ def run_in_workers(ledger: LedgerCore, shard: Shard, workers: int, job: Job,
                     continue
                 if kind == "batch":
                     answers[index - 1].put(writer.submit(payload))
+                    del payload  # freed now, not traversed by the collection below
                     gcpause.after_batch()
                 elif kind == "progress":
                     latest[index] = payload
