@@ -183,7 +183,7 @@ def wrk_run(port: int, work: Workload, rate: int, duration: float, connections: 
     return Result(rate=rate, sent=got["answered"], seconds=duration, p50=got["p50"],
                   p90=got["p90"], p99=got["p99"], max=got["max"], statuses=statuses,
                   errors=got["errors"] + got["unmatched"]), \
-        {"p50": got["wrk_p50"], "p99": got["wrk_p99"]}
+        {"p50": got["wrk_p50"], "p99": got["wrk_p99"], "completed": got["completed"]}
 
 
 @contextmanager
@@ -255,18 +255,20 @@ def main() -> None:
 
     def load(port: int, pids: list[int], work: Workload, rate: int) -> tuple[Result, float, str]:
         """The result, the servers' CPU time per request (µs) during the run, and (wrk)
-        wrk's own latencies from the send."""
+        wrk's own latencies from the send. The CPU is divided by the requests answered
+        (wrk) or sent (Python client: more than answered when the server fell behind)."""
         before = sum(cpu_seconds(pid) for pid in pids)
         own = ""
+        sent = rate * (args.duration + args.warmup)
         if client == "wrk":
             result, uncorrected = wrk_run(port, work, rate, args.duration, args.connections,
                                           args.warmup)
             own = f"  [wrk from the send: p50 {uncorrected['p50']:.2f} p99 " \
                   f"{uncorrected['p99']:.2f} ms]"
+            sent = max(1, uncorrected["completed"])
         else:
             result = run("127.0.0.1", port, work.python(), rate, args.duration,
                          args.connections, args.warmup)
-        sent = rate * (args.duration + args.warmup)
         return result, (sum(cpu_seconds(pid) for pid in pids) - before) / sent * 1e6, own
 
     out: list[dict[str, object]] = []

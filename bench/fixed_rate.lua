@@ -139,9 +139,9 @@ function done(summary, latency, _)
   io.write(string.format(
     '{"answered": %d, "p50": %.3f, "p90": %.3f, "p99": %.3f, "max": %.3f, ' ..
     '"wrk_p50": %.3f, "wrk_p99": %.3f, "wrk_max": %.3f, "statuses": {%s}, ' ..
-    '"unmatched": %d, "errors": %d}\n',
+    '"unmatched": %d, "errors": %d, "completed": %d}\n',
     #all, percentile(all, 0.50), percentile(all, 0.90), percentile(all, 0.99),
     all[#all] or -1, latency:percentile(50) / 1000, latency:percentile(99) / 1000,
     latency.max / 1000, table.concat(parts, ", "), unmatched_all,
-    errors.connect + errors.read + errors.write + errors.timeout))
+    errors.connect + errors.read + errors.write + errors.timeout, summary.requests))
 end
