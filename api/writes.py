@@ -9,16 +9,22 @@ entry's checks of the caller's scope (:func:`admit`), then hands the command to
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
+import functools
 import hashlib
 import inspect
 import json
+import os
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from enum import StrEnum
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
 from api import schemas as s
@@ -42,6 +48,20 @@ class Format(StrEnum):
 
 
 FormatParam = Annotated[Format, Query(alias="format")]
+
+#: The threads that run writes (one command each: prefetch, decide, save). Few, not the
+#: 40 of the shared pool: the store takes one writer at a time anyway, and 40 threads
+#: contending for the GIL made the thread holding the write lock wait up to a switch
+#: interval (5 ms) after each query it sent (a settlement sends ~10).
+WRITE_THREADS = int(os.environ.get("GONGJI_WRITE_THREADS", "2"))
+_writers = ThreadPoolExecutor(WRITE_THREADS, thread_name_prefix="gongji-write")
+
+
+async def in_writer(function: Callable[[], Any]) -> Any:
+    """``function()`` in a writer thread, with this request's context (its request id)."""
+    context = contextvars.copy_context()
+    return await asyncio.get_running_loop().run_in_executor(
+        _writers, functools.partial(context.run, function))
 
 
 def execute(request: Request, principal: Principal, command: c.Command, key: str | None,
@@ -128,8 +148,13 @@ def answer(op: Operation, fmt: Format) -> s.Answer:
 def route(router: APIRouter, op: Operation) -> None:
     """Add ``op``'s route to ``router``, its OpenAPI words and example from the table."""
 
-    def endpoint(request: Request, cmd: c.Command, who: Principal, key: str | None = None,
-                 fmt: Format = Format.DEFAULT) -> Any:
+    async def endpoint(request: Request, cmd: c.Command, who: Principal,
+                       key: str | None = None, fmt: Format = Format.DEFAULT) -> Any:
+        run = functools.partial(handle, request, cmd, who, key, fmt)
+        return await (in_writer(run) if op.writes else run_in_threadpool(run))
+
+    def handle(request: Request, cmd: c.Command, who: Principal, key: str | None,
+               fmt: Format) -> Any:
         cmd = admit(request, who, op, cmd)
         built = answer(op, fmt).of
 

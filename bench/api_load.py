@@ -36,12 +36,13 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.loadgen import Result, request_bytes, run  # noqa: E402
+from bench.loadgen import Request, Result, request_bytes, run  # noqa: E402
 
 KEY = "bench-agency-key-000000000001"
 GONGJI = str(Path(sys.executable).with_name("gongji"))
@@ -66,12 +67,27 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def children(pid: int) -> list[int]:
+    """The processes whose parent is ``pid`` (uvicorn's workers)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(stat.parent.name))
+        except (OSError, ValueError, IndexError):
+            continue
+    return found
+
+
 @contextmanager
-def gongji(env: dict[str, str], port: int, code: str | None = None) -> Iterator[int]:
-    """``gongji serve`` with one worker (its pid); ``code``: another checkout to serve from."""
+def gongji(env: dict[str, str], port: int, code: str | None = None,
+           workers: int = 1) -> Iterator[int]:
+    """``gongji serve`` with ``workers`` workers (its pid); ``code``: another checkout to
+    serve from."""
     env = {**env, **({"PYTHONPATH": code} if code else {})}
-    process = subprocess.Popen([GONGJI, "serve", "--port", str(port), "--workers", "1",
-                                "--log-level", "warning", "--no-access-log"], env=env)
+    process = subprocess.Popen([GONGJI, "serve", "--port", str(port), "--workers",
+                                str(workers), "--log-level", "warning", "--no-access-log"],
+                               env=env)
     try:
         _wait(f"http://127.0.0.1:{port}/v1/health", process)
         yield process.pid
@@ -109,22 +125,65 @@ def seed(url: str, env: dict[str, str], people: int, months: int) -> None:
                    stderr=subprocess.DEVNULL)
 
 
-def reads(path: str, people: int):  # noqa: ANN201
-    requests = [request_bytes("GET", path.format(person=f"P{n}"), AUTH) for n in range(people)]
-    return lambda i: requests[i % people]
+@dataclass(frozen=True)
+class Workload:
+    """Requests sent in turn: GETs of ``paths``, or POSTs of ``bodies`` to ``paths[0]``
+    (``{n}`` in a body is replaced by the request's number or id: a new visit id)."""
+
+    paths: list[str]
+    bodies: list[str] | None = None
+
+    def python(self) -> Request:
+        """The request maker of :mod:`bench.loadgen`."""
+        if self.bodies is None:
+            requests = [request_bytes("GET", path, AUTH) for path in self.paths]
+            return lambda i: requests[i % len(requests)]
+        headers = {**AUTH, "Content-Type": "application/json"}
+        bodies = self.bodies
+        return lambda i: request_bytes("POST", self.paths[0], headers,
+                                       bodies[i % len(bodies)].replace("{n}", str(i)).encode())
 
 
-def settlements(people: int):  # noqa: ANN201
+def reads(path: str, people: int) -> Workload:
+    return Workload([path.format(person=f"P{n}") for n in range(people)])
+
+
+def settlements(people: int) -> Workload:
     run_id = uuid.uuid4().hex[:8]
-    headers = {**AUTH, "Content-Type": "application/json"}
+    return Workload(["/v1/settlements"], [json.dumps({
+        "person": f"P{n}", "id": f"b-{run_id}-{{n}}", "date": "2024-06-01", "level": 1,
+        "in_scope": "80.00", "out_of_scope": "5.00"}) for n in range(people)])
 
-    def make(i: int) -> bytes:
-        body = json.dumps({"person": f"P{i % people}", "id": f"b-{run_id}-{i}",
-                           "date": "2024-06-01", "level": 1, "in_scope": "80.00",
-                           "out_of_scope": "5.00"}).encode()
-        return request_bytes("POST", "/v1/settlements", headers, body)
 
-    return make
+WRK_SCRIPT = Path(__file__).with_name("fixed_rate.lua")
+
+
+def wrk_run(port: int, work: Workload, rate: int, duration: float, connections: int,
+            warmup: float) -> tuple[Result, dict[str, float]]:
+    """``work`` at ``rate`` by wrk (one thread) and :file:`fixed_rate.lua`; latencies from
+    each request's scheduled time, and wrk's own (from the send: coordinated omission)."""
+    with tempfile.TemporaryDirectory(prefix="gongji-wrk-") as directory:
+        paths = Path(directory) / "paths"
+        paths.write_text("\n".join(work.paths) + "\n")
+        args = [str(rate), str(warmup), str(paths)]
+        if work.bodies is not None:
+            bodies = Path(directory) / "bodies"
+            bodies.write_text("\n".join(work.bodies) + "\n")
+            args.append(str(bodies))
+        done = subprocess.run(
+            ["wrk", "-t1", f"-c{connections}", f"-d{warmup + duration:.0f}s",
+             "--timeout", "10s", "-H", f"Authorization: Bearer {KEY}", "-s", str(WRK_SCRIPT),
+             f"http://127.0.0.1:{port}", "--", *args],
+            capture_output=True, text=True, check=True)
+    line = next((x for x in done.stdout.splitlines() if x.startswith('{"answered"')), None)
+    if line is None:
+        sys.exit(f"wrk printed no result:\n{done.stdout}\n{done.stderr}")
+    got = json.loads(line)
+    statuses = {int(k): v for k, v in got["statuses"].items()}
+    return Result(rate=rate, sent=got["answered"], seconds=duration, p50=got["p50"],
+                  p90=got["p90"], p99=got["p99"], max=got["max"], statuses=statuses,
+                  errors=got["errors"] + got["unmatched"]), \
+        {"p50": got["wrk_p50"], "p99": got["wrk_p99"], "completed": got["completed"]}
 
 
 @contextmanager
@@ -176,36 +235,77 @@ def main() -> None:
                         help="a checkout whose code serves the same reads as a baseline")
     parser.add_argument("--only", choices=["sqlite", "postgres"], default=None)
     parser.add_argument("--no-settle", action="store_true", help="reads only")
+    parser.add_argument("--no-reads", action="store_true", help="settlements only")
+    parser.add_argument("--settle-workers", type=int, default=1,
+                        help="server workers for the settlements (reads always use one)")
+    parser.add_argument("--client", choices=["auto", "wrk", "python"], default="auto",
+                        help="wrk + bench/fixed_rate.lua (auto: when installed), or the "
+                             "asyncio client of bench/loadgen.py")
     parser.add_argument("--port", type=int, default=8931)
     args = parser.parse_args()
+    client = args.client
+    if client != "python" and shutil.which("wrk") is None:
+        if client == "wrk":
+            sys.exit("wrk is not installed (Debian: apt-get install wrk)")
+        print("wrk is not installed (Debian: apt-get install wrk): using the Python client, "
+              "which takes CPU from the server on a small machine", flush=True)
+        client = "python"
+    elif client == "auto":
+        client = "wrk"
 
-    def load(port: int, pid: int, make, rate: int) -> tuple[Result, float]:  # noqa: ANN001
-        """The result, and the server's CPU time per request (µs) during the run."""
-        before = cpu_seconds(pid)
-        result = run("127.0.0.1", port, make, rate, args.duration, args.connections,
-                     args.warmup)
+    def load(port: int, pids: list[int], work: Workload, rate: int) -> tuple[Result, float, str]:
+        """The result, the servers' CPU time per request (µs) during the run, and (wrk)
+        wrk's own latencies from the send. The CPU is divided by the requests answered
+        (wrk) or sent (Python client: more than answered when the server fell behind)."""
+        before = sum(cpu_seconds(pid) for pid in pids)
+        own = ""
         sent = rate * (args.duration + args.warmup)
-        return result, (cpu_seconds(pid) - before) / sent * 1e6
+        if client == "wrk":
+            result, uncorrected = wrk_run(port, work, rate, args.duration, args.connections,
+                                          args.warmup)
+            own = f"  [wrk from the send: p50 {uncorrected['p50']:.2f} p99 " \
+                  f"{uncorrected['p99']:.2f} ms]"
+            sent = max(1, uncorrected["completed"])
+        else:
+            result = run("127.0.0.1", port, work.python(), rate, args.duration,
+                         args.connections, args.warmup)
+        return result, (sum(cpu_seconds(pid) for pid in pids) - before) / sent * 1e6, own
 
     out: list[dict[str, object]] = []
 
-    def show(store: str, workload: str, measured: tuple[Result, float]) -> None:
-        result, cpu = measured
+    def show(store: str, workload: str, measured: tuple[Result, float, str]) -> None:
+        result, cpu, own = measured
         print(f"{store:15} {workload:38} {result.rate:5}/s: {result.line()}  "
-              f"server CPU {cpu:5.0f} µs/req", flush=True)
+              f"server CPU {cpu:5.0f} µs/req{own}", flush=True)
         out.append({"store": store, "workload": workload, "rate": result.rate,
-                    "server_cpu_us_per_request": round(cpu),
+                    "client": client, "server_cpu_us_per_request": round(cpu),
                     "achieved": round(result.achieved), "p50_ms": round(result.p50, 2),
                     "p90_ms": round(result.p90, 2), "p99_ms": round(result.p99, 2),
                     "max_ms": round(result.max, 1), "statuses": result.statuses,
                     "errors": result.errors})
 
-    print(f"load average at start: {os.getloadavg()}", flush=True)
+    print(f"client: {client} ({'wrk -t1, fixed rate, latency from the scheduled time' if client == 'wrk' else 'bench/loadgen.py, open loop'}); "
+          f"load average at start: {os.getloadavg()}", flush=True)
     bare_port = args.port + 1
-    constant = reads("/", 1)
+    constant = Workload(["/"])
     url = f"http://127.0.0.1:{args.port}"
     workloads = [("balance read", "/v1/people/{person}"),
                  ("pooling read", "/v1/people/{person}/pooling")]
+    if args.no_reads:
+        workloads = []
+
+    def settle(store: str, env: dict[str, str], pids: list[int], name: str = "settlement",
+               code: str | None = None) -> None:
+        show(store, "baseline: bare constant", load(bare_port, [bare_pid], constant,
+                                                    args.settle_rate))
+        if args.settle_workers == 1:
+            show(store, name, load(args.port, pids, settlements(args.people), args.settle_rate))
+            return
+        with gongji(env, args.port + 2, code, args.settle_workers) as parent:
+            show(store, f"{name}, {args.settle_workers} workers",
+                 load(args.port + 2, [parent, *children(parent)], settlements(args.people),
+                      args.settle_rate))
+
     with bare(bare_port) as bare_pid, \
             stores(args.postgres or None, args.redis or None) as found:
         for store, env in found:
@@ -215,19 +315,19 @@ def main() -> None:
                 seed(url, env, args.people, args.months)
                 for name, path in workloads:
                     show(store, "baseline: bare constant",
-                         load(bare_port, bare_pid, constant, args.read_rate))
-                    show(store, name, load(args.port, pid, reads(path, args.people),
+                         load(bare_port, [bare_pid], constant, args.read_rate))
+                    show(store, name, load(args.port, [pid], reads(path, args.people),
                                            args.read_rate))
                 if not args.no_settle:
-                    show(store, "baseline: bare constant",
-                         load(bare_port, bare_pid, constant, args.settle_rate))
-                    show(store, "settlement", load(args.port, pid, settlements(args.people),
-                                                   args.settle_rate))
+                    settle(store, env, [pid])
             if args.previous:
                 with gongji(env, args.port, args.previous) as pid:
                     for name, path in workloads:
                         show(store, f"baseline: previous code, {name}",
-                             load(args.port, pid, reads(path, args.people), args.read_rate))
+                             load(args.port, [pid], reads(path, args.people), args.read_rate))
+                    if not args.no_settle:
+                        settle(store, env, [pid], "baseline: previous code, settlement",
+                               args.previous)
     print(f"load average at end: {os.getloadavg()}", flush=True)
     print(json.dumps(out, indent=1))
 

@@ -2,6 +2,7 @@
 
 Run by uvicorn as ``gongji serve`` runs the API (one worker, httptools, uvloop), it is the
 floor of the server and the load client on this machine: what any route costs at least.
+It echoes ``X-Request-Id`` as the API does (the wrk client matches answers by it).
 """
 
 from __future__ import annotations
@@ -13,5 +14,6 @@ HEADERS = [(b"content-type", b"application/json"), (b"content-length", str(len(B
 async def app(scope, receive, send) -> None:  # noqa: ANN001 - a bare ASGI callable
     if scope["type"] != "http":
         return
-    await send({"type": "http.response.start", "status": 200, "headers": HEADERS})
+    echo = [(k, v) for k, v in scope["headers"] if k == b"x-request-id"]
+    await send({"type": "http.response.start", "status": 200, "headers": HEADERS + echo})
     await send({"type": "http.response.body", "body": BODY})

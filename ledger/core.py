@@ -175,10 +175,13 @@ class LedgerCore(Application[UUID]):
             raise unknown_person(person) from None
 
     def find_transaction(self, client_id: str) -> Transaction | None:
-        try:
-            return self.rebuild(transaction_id(client_id))
-        except AggregateNotFoundError:
-            return None
+        return self.unsnapshotted(transaction_id(client_id))
+
+    def unsnapshotted(self, aggregate_id: UUID) -> Any:
+        """An aggregate that is never snapshotted (a transaction: one to three events)
+        replayed from its events, or None: one query, where :meth:`rebuild` also asks the
+        snapshot store and deep-copies the cached aggregate (a settlement did both twice)."""
+        return replay(None, self.events.get(aggregate_id))
 
     def account_ids(self) -> Iterator[UUID]:
         """Every enrolled account, in enrollment order, read from the notification log."""
@@ -313,7 +316,10 @@ class LedgerCore(Application[UUID]):
             more = set(wanted.histories) - histories
             if not ids and not more:
                 return fetched
-            fetched.aggregates.update(self.prefetch(ids))
+            transactions = wanted.transaction_ids() & ids
+            fetched.aggregates.update(self.prefetch(ids - transactions))
+            fetched.aggregates.update((t, found) for t in transactions
+                                      if (found := self.unsnapshotted(t)) is not None)
             fetched.histories.update({h: self.history(h) for h in more})
             asked |= ids
             histories |= more

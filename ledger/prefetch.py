@@ -32,7 +32,11 @@ class Needs:
 
     def aggregate_ids(self) -> set[UUID]:
         return {*(account_id(p) for p in self.accounts if p is not None),
-                *(transaction_id(t) for t in self.transactions), *self.ids}
+                *self.transaction_ids(), *self.ids}
+
+    def transaction_ids(self) -> set[UUID]:
+        """The transactions' ids (read from their events alone: never snapshotted)."""
+        return {transaction_id(t) for t in self.transactions}
 
 
 class Fetched:

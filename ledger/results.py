@@ -1,13 +1,21 @@
 """What commands return: small frozen records of integer fen.
 
-A transaction stores its result (``asdict``) so that a retry returns the identical answer
+A transaction stores its result (:func:`flat_record`) so that a retry returns the identical answer
 without recomputing it against a ledger that has moved on.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
+
+
+def flat_record(result: Any) -> dict[str, Any]:
+    """``asdict`` of a record whose fields are scalars or dicts of scalars, as ``asdict``
+    gives it (same keys, same order, the dicts copied) without its recursive deep copy,
+    which cost a settlement ~10× more."""
+    return {f.name: dict(v) if isinstance(v := getattr(result, f.name), dict) else v
+            for f in fields(result)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +63,7 @@ class VisitResult:
         return self.own_paid + self.family_paid
 
     def record(self) -> dict[str, Any]:
-        return asdict(self)
+        return flat_record(self)
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +74,7 @@ class SpendResult:
     family_payer: str | None = None
 
     def record(self) -> dict[str, Any]:
-        return asdict(self)
+        return flat_record(self)
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +82,7 @@ class Reversed:
     restored: int
 
     def record(self) -> dict[str, Any]:
-        return asdict(self)
+        return flat_record(self)
 
 
 @dataclass(frozen=True, slots=True)
