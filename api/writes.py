@@ -53,12 +53,28 @@ FormatParam = Annotated[Format, Query(alias="format")]
 #: 40 of the shared pool: the store takes one writer at a time anyway, and 40 threads
 #: contending for the GIL made the thread holding the write lock wait up to a switch
 #: interval (5 ms) after each query it sent (a settlement sends ~10).
-WRITE_THREADS = int(os.environ.get("GONGJI_WRITE_THREADS", "2"))
-_writers = ThreadPoolExecutor(WRITE_THREADS, thread_name_prefix="gongji-write")
+WRITE_THREADS_VARIABLE = "GONGJI_WRITE_THREADS"
+_writers: ThreadPoolExecutor | None = None
+
+
+def write_threads() -> int:
+    """``GONGJI_WRITE_THREADS`` (default 2), or :class:`SettingsError` naming it."""
+    raw = os.environ.get(WRITE_THREADS_VARIABLE, "").strip()
+    if not raw:
+        return 2
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= 64:
+        from ledger.settings import SettingsError
+
+        raise SettingsError(f"{WRITE_THREADS_VARIABLE} {raw!r}: give a whole number of "
+                            "threads from 1 to 64 (写入线程数: 1–64 的整数)")
+    return int(raw)
 
 
 async def in_writer(function: Callable[[], Any]) -> Any:
     """``function()`` in a writer thread, with this request's context (its request id)."""
+    global _writers
+    if _writers is None:
+        _writers = ThreadPoolExecutor(write_threads(), thread_name_prefix="gongji-write")
     context = contextvars.copy_context()
     return await asyncio.get_running_loop().run_in_executor(
         _writers, functools.partial(context.run, function))
