@@ -3,11 +3,14 @@ what one process gives: the same balances, summaries that tie out, one rejects f
 
 from __future__ import annotations
 
+import queue
+import threading
 from pathlib import Path
 
 from jobs_support import PEOPLE_HEADER, balances, contributions, rejects, write
 from ledger import Ledger
-from ledger.jobs import Shard, close_year, credit_month, import_people
+from ledger.adapters.batch import BatchWriter
+from ledger.jobs import Shard, close_year, credit_month, import_people, workers
 
 
 def test_two_workers_credit_and_close_everyone_exactly_once(ledger: Ledger,
@@ -35,4 +38,52 @@ def test_two_workers_credit_and_close_everyone_exactly_once(ledger: Ledger,
     other = close_year(ledger, 2024, tmp_path / "y1.csv", shard=Shard(1, 2), workers=3)
     assert closed.written + other.written == 60 and closed.ties_out and other.ties_out
     assert all(2024 in ledger.account(n).closed_years for n in names)
+    assert list(ledger.state_differences()) == []
+
+
+def test_a_handed_batch_refused_by_the_writer_is_redone_and_counted_once(
+        ledger: Ledger, tmp_path: Path, monkeypatch) -> None:
+    """A deciding process hands a batch over and decides the next one before the answer
+    comes; a refused batch is redone account by account and counted once, when redone.
+    The writing process is a thread here: it refuses the first batch without storing it
+    (as a clash with another writer would) and commits the others."""
+    names = [f"Q{i:04d}" for i in range(23)]
+    people = write(tmp_path / "people.csv", PEOPLE_HEADER + "".join(
+        f"{n},suizhou,1985-07-01,,,,\n" for n in names))
+    assert import_people(ledger, people, tmp_path / "p.rejects.csv").written == 23
+    inbox: queue.Queue = queue.Queue()
+    answers: queue.Queue = queue.Queue()
+    handed: list[int] = []
+    early: list[bool] = []  # did the 2nd batch come before the 1st one's answer went?
+    store = BatchWriter(ledger)
+
+    def writing() -> None:
+        while (message := inbox.get())[0] != "stop":
+            if message[0] != "batch":
+                continue
+            handed.append(len(message[2].events))
+            if len(handed) > 1:
+                answers.put(store.submit(message[2]))
+                continue
+            try:  # the first batch: its answer (refused) waits for the next batch
+                following = inbox.get(timeout=10)
+            except queue.Empty:
+                following = ("none", 0, None)
+            early.append(following[0] == "batch")
+            answers.put(False)
+            inbox.put(following)  # handled next, as if it came now
+
+    thread = threading.Thread(target=writing, daemon=True)
+    thread.start()
+    monkeypatch.setattr(workers, "_current", workers._Worker(1, inbox, answers))
+    try:
+        summary = credit_month(ledger, contributions(tmp_path, names, "2024-03"),
+                               tmp_path / "c.rejects.csv", batch_size=5)
+    finally:
+        inbox.put(("stop", 0, None))
+        thread.join(10)
+    assert handed[0] == 5 and sum(handed) == 23  # the refused batch is not handed again
+    assert early == [True]  # decided and handed while the first was with the writer
+    assert (summary.written, summary.fallbacks, summary.ties_out) == (23, 1, True)
+    assert summary.credited == sum(balances(ledger, names).values()) > 0
     assert list(ledger.state_differences()) == []

@@ -100,6 +100,17 @@ def _unpickled(events: list, states: list, months: list, snapshots: list, older:
                     stored(snapshots), [(uuid_of(i), v) for i, v in older], Counter(counts))
 
 
+@dataclass
+class Pending:
+    """A decided batch handed to the store, its answer not yet read."""
+
+    work: Mapping[UUID, Sequence[Any]]
+    decide: Decide
+    result: BatchResult
+    prepared: Prepared | None
+    stored: bool | None = None
+
+
 class BatchWriter:
     """Decide for many accounts and store all their new events in one transaction."""
 
@@ -107,8 +118,16 @@ class BatchWriter:
         self.app = app
         self.reader = BulkReader(app)
 
+    #: how many begun batches may wait for their answer while the next one is decided
+    #: (0: :meth:`begin` commits before it returns)
+    depth = 0
+
     def run(self, work: Mapping[UUID, Sequence[Item]], decide: Decide) -> BatchResult:
-        """Apply ``decide`` to each account of ``work`` and commit the batch atomically.
+        """Apply ``decide`` to each account of ``work`` and commit the batch atomically."""
+        return self.finish(self.begin(work, decide))
+
+    def begin(self, work: Mapping[UUID, Sequence[Item]], decide: Decide) -> Pending:
+        """Decide ``work`` and hand it to the store; :meth:`finish` gives its result.
 
         A ``decide`` made by :func:`planned` takes the direct path first
         (:mod:`ledger.adapters.direct`: events encoded straight from their attributes);
@@ -117,14 +136,26 @@ class BatchWriter:
         if plan is not None and DirectEvents.enabled(self.app):
             direct = self.decide_direct(work, plan)
             if direct is not None:
-                result, prepared = direct
-                if self.submit(prepared):
-                    return result
-                return self._one_by_one(work, decide)
-        result, prepared = self.decide(work, decide)
-        if not self.submit(prepared):
-            return self._one_by_one(work, decide)
-        return result
+                return self.hand(Pending(work, decide, *direct))
+        return self.hand(Pending(work, decide, *self.decide(work, decide)))
+
+    def hand(self, pending: Pending) -> Pending:
+        """Commit a decided batch (here at once; a deciding process of ``--workers``
+        hands it to the writing process and learns the answer in :meth:`answer`)."""
+        pending.stored = self.submit(pending.prepared)
+        pending.prepared = None
+        return pending
+
+    def answer(self, pending: Pending) -> bool:
+        """Whether a handed batch was stored."""
+        return bool(pending.stored)
+
+    def finish(self, pending: Pending) -> BatchResult:
+        """The begun batch's result once stored; redone account by account if another
+        writer touched one of its accounts meanwhile (nothing of it was stored)."""
+        if self.answer(pending):
+            return pending.result
+        return self._one_by_one(pending.work, pending.decide)
 
     def decide(self, work: Mapping[UUID, Sequence[Item]],
                decide: Decide) -> tuple[BatchResult, Prepared]:

@@ -2,7 +2,9 @@
 
 A job hands over its work as batches (``{account id: [items]}``) and a decide function;
 the runner commits each batch through :class:`ledger.adapters.batch.BatchWriter`, counts the
-outcomes only after their batch is stored (so a killed run never over-reports), writes
+outcomes only after their batch is stored (so a killed run never over-reports; in a
+deciding process of ``--workers`` the next batch is decided while the writing process
+stores this one, and this one is counted when its answer comes), writes
 rejected rows to the rejects file and calls ``progress`` after every batch.
 
 Restart after a crash needs nothing special: each batch is one transaction, and every
@@ -13,7 +15,7 @@ year already closed), so a rerun skips the committed part and finishes the rest.
 from __future__ import annotations
 
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -26,7 +28,7 @@ from ledger import metrics
 from ledger import gcpause
 from ledger.jobs import workers
 from ledger.account import Account
-from ledger.adapters.batch import Decide
+from ledger.adapters.batch import Decide, Pending
 from ledger.adapters.bulk import BulkReader
 from ledger.commands import Command, parse
 from ledger.core import LedgerCore
@@ -57,29 +59,41 @@ def run_batches(
     writer = workers.writer_for(ledger)
     progress = workers.progress_for(progress)
     started = time.perf_counter()
+
+    def settle(pending: Pending | None, work: Mapping[UUID, Sequence[Any]],
+               done: float) -> None:
+        """Count a batch once its answer says it is stored, then report progress."""
+        if pending is not None:
+            result = writer.finish(pending)
+            summary.add_batch(result)
+            refused: list[tuple[Sequence[object], Outcome]] = []
+            kinds: Counter[str] = Counter()
+            for account_id, items in work.items():
+                for item, outcome in zip(items, result.outcomes[account_id], strict=True):
+                    summary.add(outcome)
+                    kinds[outcome.kind] += 1
+                    if outcome.kind == REJECTED and reject_row is not None:
+                        refused.append((reject_row(item, outcome), outcome))
+            if rejects is not None:
+                for values, outcome in sorted(refused, key=_line_order):
+                    rejects.add(values, outcome.code, outcome.message)
+                rejects.flush()
+            metrics.job_batch(summary.job, kinds, done)
+        summary.seconds = time.perf_counter() - started
+        if progress is not None:
+            progress(done, summary)
+
+    begun: deque[tuple[Pending | None, Mapping[UUID, Sequence[Any]], float]] = deque()
     with gcpause.paused():
         for work, done in batches:
-            if work:
-                result = writer.run(work, decide)
-                summary.add_batch(result)
-                refused: list[tuple[Sequence[object], Outcome]] = []
-                kinds: Counter[str] = Counter()
-                for account_id, items in work.items():
-                    for item, outcome in zip(items, result.outcomes[account_id], strict=True):
-                        summary.add(outcome)
-                        kinds[outcome.kind] += 1
-                        if outcome.kind == REJECTED and reject_row is not None:
-                            refused.append((reject_row(item, outcome), outcome))
-                if rejects is not None:
-                    for values, outcome in sorted(refused, key=_line_order):
-                        rejects.add(values, outcome.code, outcome.message)
-                    rejects.flush()
-                metrics.job_batch(summary.job, kinds, done)
-            summary.seconds = time.perf_counter() - started
-            if progress is not None:
-                progress(done, summary)
-            work = result = refused = None  # type: ignore[assignment]  # freed before the
-            gcpause.after_batch()  # collection, which then traverses only what is left
+            begun.append((writer.begin(work, decide) if work else None, work, done))
+            work = None  # type: ignore[assignment]  # held by ``begun`` only
+            while len(begun) > writer.depth:
+                settle(*begun.popleft())
+                gcpause.after_batch()  # the settled batch freed: the collection
+                # then traverses only what is left
+        while begun:
+            settle(*begun.popleft())
     summary.seconds = time.perf_counter() - started
     return summary
 

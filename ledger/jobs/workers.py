@@ -29,7 +29,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from ledger.adapters.batch import BatchWriter, Prepared
+from ledger.adapters.batch import BatchWriter, Pending, Prepared
 from ledger.core import LedgerCore
 from ledger import gcpause
 from ledger.jobs.shard import Shard
@@ -54,14 +54,30 @@ _current: _Worker | None = None
 
 
 class HandingWriter(BatchWriter):
-    """A deciding process's writer: batches go to the writing process, not the store."""
+    """A deciding process's writer: batches go to the writing process, not the store.
 
-    def submit(self, prepared: Prepared) -> bool:
-        if not prepared.events:
-            return True
+    A batch is handed over without waiting (``depth`` 1): the process decides its next
+    batch while the writing process commits this one, and reads the answer before it
+    counts the batch (:func:`ledger.jobs.runner.run_batches`). Answers come back in the
+    order the batches went; the next batch holds other accounts (key order), so deciding
+    it before this one is stored sees the same state rows."""
+
+    depth = 1
+
+    def hand(self, pending: Pending) -> Pending:
+        prepared, pending.prepared = pending.prepared, None
+        if prepared is None or not prepared.events:
+            pending.stored = True
+            return pending
         assert _current is not None
         _current.inbox.put(("batch", _current.index, prepared))
-        return bool(_current.answers.get())
+        return pending
+
+    def answer(self, pending: Pending) -> bool:
+        if pending.stored is None:
+            assert _current is not None
+            pending.stored = bool(_current.answers.get())
+        return pending.stored
 
 
 def writer_for(ledger: LedgerCore) -> BatchWriter:
