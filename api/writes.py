@@ -34,7 +34,9 @@ from api.monitoring import require_raised
 from api.problems import documented
 from ledger import commands as c
 from ledger.directory import entry_in_force, listed_visit
+from ledger.grouping import group_size
 from ledger.operations import OPERATIONS, Operation
+from ledger.settings import SettingsError
 from policies.errors import ErrorCode, LedgerError
 
 IdempotencyKey = Annotated[str | None, Header(
@@ -49,22 +51,24 @@ class Format(StrEnum):
 
 FormatParam = Annotated[Format, Query(alias="format")]
 
-#: The threads that run writes (one command each: prefetch, decide, save). Few, not the
-#: 40 of the shared pool: the store takes one writer at a time anyway, and 40 threads
-#: contending for the GIL made the thread holding the write lock wait up to a switch
-#: interval (5 ms) after each query it sent (a settlement sends ~10).
+#: The threads that run writes (one command each: prefetch, decide, save). Not the 40 of
+#: the shared pool: the store takes one writer at a time anyway, and 40 threads contending
+#: for the GIL made the thread holding the write lock wait up to a switch interval (5 ms)
+#: after each query it sent (a settlement sends ~10). With group commit
+#: (:mod:`ledger.grouping`) the threads that wait are what fills a group.
 WRITE_THREADS_VARIABLE = "GONGJI_WRITE_THREADS"
 _writers: ThreadPoolExecutor | None = None
 
 
 def write_threads() -> int:
-    """``GONGJI_WRITE_THREADS`` (default 2), or :class:`SettingsError` naming it."""
+    """``GONGJI_WRITE_THREADS``, or :class:`SettingsError` naming it. By default as many
+    threads as a group commit takes commands (``GONGJI_GROUP_COMMIT``, at most 64), so
+    that a group can fill; 2 with group commit off."""
     raw = os.environ.get(WRITE_THREADS_VARIABLE, "").strip()
     if not raw:
-        return 2
+        size = group_size()
+        return min(size, 64) if size > 1 else 2
     if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= 64:
-        from ledger.settings import SettingsError
-
         raise SettingsError(f"{WRITE_THREADS_VARIABLE} {raw!r}: give a whole number of "
                             "threads from 1 to 64 (写入线程数: 1–64 的整数)")
     return int(raw)

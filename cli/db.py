@@ -14,6 +14,7 @@ import typer
 
 from api.keys import load_keys
 from ledger import open_ledger
+from ledger.grouping import group_size
 from ledger.settings import Settings, SettingsError, load_settings
 from ledger.adapters.store import Target, check_database, check_redis, init_lock, tables
 from policies.book import PolicyBook
@@ -44,6 +45,7 @@ def settings_for(database: str | None = None) -> Settings:
         settings = load_settings(**({"database_url": database} if database else {}))
         PolicyBook.load(settings.parameters)
         load_keys(settings.api_keys)
+        group_size()
     except (SettingsError, ParameterError) as error:
         refuse(error, database)
     return settings

@@ -14,6 +14,7 @@ from cli.db import refuse
 from cli.simulation import DEMO_PARAMETERS, DEMO_YEAR, Simulation
 from cli.tables import figures
 from ledger import open_ledger
+from ledger.grouping import group_size
 from ledger.settings import SettingsError
 from ledger.adapters.store import check_database
 from policies.money import format_fen
@@ -38,6 +39,7 @@ def demo(
         raise typer.BadParameter(f"choose one of {', '.join(DEMO_YEAR)}", param_hint="--region")
     try:
         check_database(str(database))
+        group_size()
     except SettingsError as error:
         refuse(error, str(database))
     for suffix in ("", "-wal", "-shm"):

@@ -38,7 +38,8 @@ def serve(
     postgresql://…), GONGJI_REDIS_URL (optional: idempotency keys in Redis),
     GONGJI_API_KEYS (JSON: key → role), GONGJI_POLICY_PARAMETERS (JSON),
     GONGJI_LOG_FORMAT (text or json), GONGJI_READY_MAX_LAG (seconds),
-    GONGJI_WRITE_THREADS (threads for writes, 1–64). A bad setting
+    GONGJI_WRITE_THREADS (threads for writes, 1–64), GONGJI_GROUP_COMMIT (the most
+    write commands saved in one transaction, 1–1000; 1 is off). A bad setting
     or a store or Redis that does not answer stops start-up with a message naming it (exit
     status 2). A new store's tables are created first, once, under the store's lock.
     With several workers, /metrics sums them only when PROMETHEUS_MULTIPROC_DIR is set.
@@ -48,6 +49,7 @@ def serve(
     from api.logs import log_config, log_format
     from api.probes import max_lag
     from api.writes import write_threads
+    from ledger.grouping import group_size
 
     settings = writing()  # checked, and the tables created once, under the store's lock
     try:
@@ -55,6 +57,7 @@ def serve(
         check_database_key(settings.database_url, book)  # GONGJI_CIPHER_KEY opens the store
         logging = log_config(log_format(), log_level, access_log)
         max_lag()
+        group_size()
         write_threads()
         load_thresholds()  # GONGJI_MONITORING: the fund monitoring thresholds
     except (SettingsError, ParameterError) as error:

@@ -16,11 +16,11 @@ import datetime as dt
 import os
 import random
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, TypeVar
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
 from eventsourcing.persistence import IntegrityError, JSONTranscoder, Transcoding
 from eventsourcing.utils import get_topic
 
@@ -31,6 +31,7 @@ from ledger.adapters.store import init_lock, store_env
 from ledger.crypto import check_store, cipher_env
 from ledger.deciders import Decision
 from ledger.deciders.checks import same_request, unknown_person
+from ledger.grouping import Grouper, group_size
 from ledger.ids import account_id, transaction_id
 from ledger.prefetch import Fetched, Needs
 from ledger.settings import DEFAULT_DATABASE
@@ -124,6 +125,8 @@ class LedgerCore(Application[UUID]):
                  env: dict[str, str] | None = None) -> None:
         self.book = book
         self.database_url = database_url
+        size = group_size()
+        self._grouper = Grouper(self, size) if size > 1 else None
         # Cached aggregates are fast-forwarded from the store on every load, so several
         # processes stay consistent; the cache only saves replaying whole histories.
         defaults = {"AGGREGATE_CACHE_MAXSIZE": os.environ.get("AGGREGATE_CACHE_MAXSIZE", "5000")}
@@ -204,21 +207,35 @@ class LedgerCore(Application[UUID]):
         return select(aggregate_id) if select is not None else None
 
     def save(self, *objs: Any, **kwargs: Any) -> Any:
-        """``Application.save``, writing the changed accounts' state rows (and credited
-        months) in the same transaction. A refused save (``IntegrityError``) first repairs
-        any of those rows that is behind its events, so that the caller's retry loads the
-        account as its events say."""
-        accounts = list({o.id: o for o in objs
-                         if isinstance(o, Account) and o.pending_events}.values())
+        """``Application.save`` of the aggregates ``objs`` (see :meth:`save_events`)."""
+        aggregates = [o for o in objs if o is not None]
+        events = [e for a in aggregates for e in a.collect_events()]
+        return self.save_events(events, aggregates, **kwargs)
+
+    def save_events(self, events: list[Any], aggregates: Iterable[Any], **kwargs: Any) -> Any:
+        """Store ``events`` in this order in one transaction, with the state rows (and
+        credited months) of the accounts among ``aggregates`` (each already holding the
+        state after them). Snapshots are taken as ``Application.save`` takes them. A
+        refused save (``IntegrityError``) first repairs any of those rows that is behind
+        its events, so that the caller's retry loads the account as its events say."""
+        by_id = {a.id: a for a in aggregates}
+        moved = {e.originator_id for e in events}
+        accounts = [a for i, a in by_id.items() if isinstance(a, Account) and i in moved]
         if accounts and hasattr(self.recorder, "put_states"):
-            events = [e for a in accounts for e in a.pending_events]
             kwargs = {**state_rows(self.mapper, accounts, events), **kwargs}
+        processing = ProcessingEvent[UUID]()
+        processing.events.extend(events)
+        processing.aggregates.update(by_id)
+        processing.saved_kwargs.update(kwargs)
         try:
-            return super().save(*objs, **kwargs)
+            recordings = self._record(processing)
         except IntegrityError:
             if accounts:
                 self.repair_states([a.id for a in accounts])
             raise
+        self._take_snapshots(processing)
+        self._notify(recordings)
+        return recordings
 
     def repair_states(self, ids: list[UUID]) -> list[UUID]:
         """Rewrite from the events the state rows of ``ids`` whose version is not their
@@ -287,7 +304,17 @@ class LedgerCore(Application[UUID]):
         """The write loop of every command: prefetch what it ``needs``, ``decide`` purely
         on it (a decider of :mod:`ledger.deciders`), save every aggregate with new events
         in one atomic ``save`` — and, if another writer saved one of them in between,
-        start again from the prefetch."""
+        start again from the prefetch. Commands that arrive together from several threads
+        are saved together (:mod:`ledger.grouping`, ``GONGJI_GROUP_COMMIT``)."""
+        grouper = self._grouper
+        if grouper is None:
+            return self.decide_alone(needs, decide)
+        return grouper.run(needs, decide)
+
+    def decide_alone(
+        self, needs: Needs | Callable[[Fetched], Needs], decide: Callable[[Fetched], Decision[T]]
+    ) -> T:
+        """:meth:`decide_and_save` for one command in a transaction of its own."""
 
         def attempt() -> T:
             result, touched = decide(self.fetch(needs))
@@ -305,10 +332,14 @@ class LedgerCore(Application[UUID]):
         return self.decide_and_save(
             Needs(accounts=[person]), lambda got: decider(got.account(person), self.book, cmd))
 
-    def fetch(self, needs: Needs | Callable[[Fetched], Needs]) -> Fetched:
+    def fetch(self, needs: Needs | Callable[[Fetched], Needs],
+              overlay: Mapping[UUID, Any] | None = None) -> Fetched:
         """Load what ``needs`` names; given as a function of what is loaded so far, load
         again until it asks for nothing new (a reversal: its transaction, then the
-        accounts that transaction debited)."""
+        accounts that transaction debited). An aggregate in ``overlay`` (decided on by an
+        earlier command of the same group, :mod:`ledger.grouping`) is taken from there,
+        its history with its unsaved events."""
+        overlay = overlay or {}
         fetched, asked, histories = Fetched(), set[UUID](), set[UUID]()
         while True:
             wanted = needs(fetched) if callable(needs) else needs
@@ -316,11 +347,15 @@ class LedgerCore(Application[UUID]):
             more = set(wanted.histories) - histories
             if not ids and not more:
                 return fetched
-            transactions = wanted.transaction_ids() & ids
-            fetched.aggregates.update(self.prefetch(ids - transactions))
+            held = ids & overlay.keys()
+            fetched.aggregates.update((i, overlay[i]) for i in held)
+            transactions = (wanted.transaction_ids() & ids) - held
+            fetched.aggregates.update(self.prefetch(ids - transactions - held))
             fetched.aggregates.update((t, found) for t in transactions
                                       if (found := self.unsnapshotted(t)) is not None)
-            fetched.histories.update({h: self.history(h) for h in more})
+            fetched.histories.update(
+                {h: self.history(h) + list(getattr(overlay.get(h), "pending_events", ()))
+                 for h in more})
             asked |= ids
             histories |= more
 

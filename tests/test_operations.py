@@ -195,6 +195,17 @@ def test_a_bad_write_thread_count_stops_start_up(tmp_path: Path, value: str):
     assert "Traceback" not in done.stderr
 
 
+@pytest.mark.parametrize("value", ["0", "sixteen", "1001"])
+def test_a_bad_group_commit_size_stops_start_up(tmp_path: Path, value: str):
+    env = {**os.environ, "GONGJI_DATABASE_URL": str(tmp_path / "g.db"),
+           "GONGJI_GROUP_COMMIT": value}
+    done = subprocess.run([GONGJI, "serve", "--port", str(free_port())], env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    assert f"GONGJI_GROUP_COMMIT {value!r}: give the largest number" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
 @pytest.mark.xfail(reason="multiprocess metrics under `serve --workers 2` are switched off "
                    "(cli/serve.py AUTO_MULTIPROCESS): spawned workers died at start with it",
                    strict=False)
