@@ -96,6 +96,18 @@ def gongji(env: dict[str, str], port: int, code: str | None = None,
         process.wait(15)
 
 
+def grouping(port: int) -> str:
+    """How the server's writes were saved so far (``gongji_group_commit_commands_total``
+    of its /metrics): grouped, alone, redone."""
+    text = httpx.get(f"http://127.0.0.1:{port}/metrics", headers=AUTH, timeout=10).text
+    found = {}
+    for line in text.splitlines():
+        if line.startswith("gongji_group_commit_commands_total{"):
+            how = line.split('how="', 1)[1].split('"', 1)[0]
+            found[how] = int(float(line.rsplit(" ", 1)[1]))
+    return ", ".join(f"{how} {count}" for how, count in sorted(found.items())) or "none"
+
+
 @contextmanager
 def bare(port: int) -> Iterator[int]:
     """The constant-answer baseline under uvicorn, configured as ``gongji serve`` is."""
@@ -300,6 +312,7 @@ def main() -> None:
                                                     args.settle_rate))
         if args.settle_workers == 1:
             show(store, name, load(args.port, pids, settlements(args.people), args.settle_rate))
+            print(f"{store:15} {'':38} group commit: {grouping(args.port)}", flush=True)
             return
         with gongji(env, args.port + 2, code, args.settle_workers) as parent:
             show(store, f"{name}, {args.settle_workers} workers",
