@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -174,6 +175,15 @@ class ChainedPostgresRecorder(CountedInserts, PostgresApplicationRecorder):
             "link text NOT NULL)"
         ).format(*self._chain))
 
+    @contextmanager
+    def _read(self) -> Iterator[Cursor[DictRow]]:
+        """A cursor for one reading statement, on the pool's autocommit connection: no
+        BEGIN and ROLLBACK around it, and its prepared statement kept (psycopg forgets
+        every prepared statement of a connection when a transaction rolls back, which
+        ``datastore.transaction(commit=False)`` always does)."""
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            yield curs
+
     def create_table(self) -> None:
         super().create_table()
         with self.datastore.transaction(commit=True) as curs:
@@ -231,7 +241,7 @@ class ChainedPostgresRecorder(CountedInserts, PostgresApplicationRecorder):
                      _columns(_links(previous, ids, events)))
 
     def select_links(self, after: int, limit: int) -> list[ChainLink]:
-        with self.datastore.transaction(commit=False) as curs:
+        with self._read() as curs:
             curs.execute(SQL("SELECT * FROM {0}.{1} WHERE notification_id > %s "
                              "ORDER BY notification_id LIMIT %s").format(*self._chain),
                          (after, limit))

@@ -355,7 +355,7 @@ class StatePostgresRecorder(ChainedPostgresRecorder):
     def select_states(self, ids: Sequence[UUID]) -> list[StoredEvent]:
         if not ids:
             return []
-        with self.datastore.transaction(commit=False) as curs:
+        with self._read() as curs:
             # ids and results in binary: no text array to write, no hex to undo per state
             curs.execute(SQL("SELECT * FROM {0}.{1} WHERE id = ANY(%b::uuid[]) ORDER BY id")
                          .format(*self._states), (list(ids),), binary=True)
@@ -363,7 +363,7 @@ class StatePostgresRecorder(ChainedPostgresRecorder):
                     for r in curs.fetchall()]
 
     def select_state(self, aggregate_id: UUID) -> StoredEvent | None:
-        with self.datastore.transaction(commit=False) as curs:
+        with self._read() as curs:
             curs.execute(SQL("SELECT version, topic, state FROM {0}.{1} WHERE id = %s")
                          .format(*self._states), (aggregate_id,), prepare=True)
             r = curs.fetchone()
@@ -373,7 +373,7 @@ class StatePostgresRecorder(ChainedPostgresRecorder):
     def event_versions(self, ids: Sequence[UUID]) -> dict[UUID, int]:
         if not ids:
             return {}
-        with self.datastore.transaction(commit=False) as curs:
+        with self._read() as curs:
             curs.execute(SQL("SELECT originator_id, MAX(originator_version) AS v FROM {0}.{1} "
                              "WHERE originator_id = ANY(%s) GROUP BY originator_id")
                          .format(*self._events), (list(ids),))
@@ -402,18 +402,18 @@ class StatePostgresRecorder(ChainedPostgresRecorder):
             after, first = rows[-1]["id"], False
 
     def stray_months(self) -> list[UUID]:
-        with self.datastore.transaction(commit=False) as curs:
+        with self._read() as curs:
             curs.execute(SQL("SELECT DISTINCT id FROM {0}.{1} m WHERE NOT EXISTS "
                              "(SELECT 1 FROM {2}.{3} s WHERE s.id = m.id)")
                          .format(*self._months, *self._states))
             return [r["id"] for r in curs.fetchall()]
 
     def count_states(self) -> int:
-        with self.datastore.transaction(commit=False) as curs:
+        with self._read() as curs:
             curs.execute(SQL("SELECT COUNT(*) AS n FROM {0}.{1}").format(*self._states))
             return curs.fetchone()["n"]
 
     def has_states(self) -> bool:
-        with self.datastore.transaction(commit=False) as curs:
+        with self._read() as curs:
             curs.execute(SQL("SELECT 1 AS one FROM {0}.{1} LIMIT 1").format(*self._states))
             return curs.fetchone() is not None
