@@ -20,7 +20,7 @@ from api import (
     audit, console, docs, institutions, metrics, monitoring, nhsa, probes, problems, reads,
     whatif, writes,
 )
-from api.hot import HotReads
+from api.hot import HotReads, HotWrites
 from api.limits import MAX_BODY, BodySizeLimit
 from api.idempotency import Store, open_store
 from api.keys import ApiKey, load_keys
@@ -171,6 +171,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.services = Services.build(settings)  # now: a bad store fails start-up
     problems.install(app)
     app.add_middleware(HotReads)  # innermost: inside the metrics and the size limit
+    app.add_middleware(HotWrites)
     app.add_middleware(BodySizeLimit, limit=MAX_BODY)
     app.add_middleware(metrics.Observed)
     app.include_router(probes.router)

@@ -16,6 +16,7 @@ import hashlib
 import inspect
 import json
 import os
+import re
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from enum import StrEnum
@@ -46,8 +47,10 @@ from ledger.operations import OPERATIONS, Operation
 from ledger.settings import SettingsError
 from policies.errors import ErrorCode, LedgerError
 
+#: An Idempotency-Key: 1–255 printable ASCII characters, no spaces
+IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
 IdempotencyKey = Annotated[str | None, Header(
-    alias="Idempotency-Key", min_length=1, max_length=255, pattern=r"^[\x21-\x7e]+$",
+    alias="Idempotency-Key", min_length=1, max_length=255, pattern=IDEMPOTENCY_KEY.pattern,
 )]
 
 
@@ -175,27 +178,36 @@ def answer(op: Operation, fmt: Format) -> s.Answer:
     return s.NHSA_VISIT if op.nhsa and fmt is Format.NHSA else s.ANSWERS[op.result]
 
 
+def handle(op: Operation, request: Request, cmd: c.Command, who: Principal, key: str | None,
+           fmt: Format) -> Any:
+    """Run ``op``'s command for the caller ``who`` (its role already admitted): the
+    entry's checks of scope, then the ledger; the response (see :func:`execute`)."""
+    cmd = admit(request, who, op, cmd)
+    built = answer(op, fmt).of
+
+    def render(result: Any) -> BaseModel:
+        return built(cmd, result)
+
+    if not op.writes:
+        return render(getattr(request.app.state.services.ledger, op.method)(cmd))
+    if op.private:
+        render = own_result(request, who, cmd.id, render)
+    return execute(request, who, cmd, key, render, op.method)
+
+
+async def run_operation(op: Operation, request: Request, cmd: c.Command, who: Principal,
+                        key: str | None = None, fmt: Format = Format.DEFAULT) -> Any:
+    """:func:`handle` in a writer thread (a write) or the shared pool (a preview)."""
+    run = functools.partial(handle, op, request, cmd, who, key, fmt)
+    return await (in_writer(run) if op.writes else run_in_threadpool(run))
+
+
 def route(router: APIRouter, op: Operation) -> None:
     """Add ``op``'s route to ``router``, its OpenAPI words and example from the table."""
 
     async def endpoint(request: Request, cmd: c.Command, who: Principal,
                        key: str | None = None, fmt: Format = Format.DEFAULT) -> Any:
-        run = functools.partial(handle, request, cmd, who, key, fmt)
-        return await (in_writer(run) if op.writes else run_in_threadpool(run))
-
-    def handle(request: Request, cmd: c.Command, who: Principal, key: str | None,
-               fmt: Format) -> Any:
-        cmd = admit(request, who, op, cmd)
-        built = answer(op, fmt).of
-
-        def render(result: Any) -> BaseModel:
-            return built(cmd, result)
-
-        if not op.writes:
-            return render(getattr(request.app.state.services.ledger, op.method)(cmd))
-        if op.private:
-            render = own_result(request, who, cmd.id, render)
-        return execute(request, who, cmd, key, render, op.method)
+        return await run_operation(op, request, cmd, who, key, fmt)
 
     parameter = inspect.Parameter
     signature = [
