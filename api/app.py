@@ -6,6 +6,7 @@ uvicorn factory in every worker); tests pass :class:`~ledger.settings.Settings` 
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -160,6 +161,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if app.state.services is None:  # started again after a shutdown (test clients)
             app.state.services = Services.build(settings)
+        # What start-up built (the app, its routes and schemas, the policies, the
+        # libraries: ~135,000 objects) lives as long as the process: kept out of the
+        # cyclic collector's full passes, which traversed it all in ~85 ms, a stall of
+        # every request in flight.
+        gc.collect()
+        gc.freeze()
         yield
         app.state.services.close()
         app.state.services = None
