@@ -34,7 +34,7 @@ import os
 import threading
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
@@ -71,13 +71,15 @@ def group_size() -> int:
 
 @dataclass(eq=False)
 class Job:
-    """One command waiting in a group: what it needs, its decider, and then its answer."""
+    """One command waiting in a group: what it needs, its decider, and then its answer.
+    ``wake`` is set when it is answered, or when its thread is to lead the next group."""
 
     needs: Needs | Callable[[Fetched], Needs]
     decide: Callable[[Fetched], Any]
     done: bool = False
     result: Any = None
     error: BaseException | None = None
+    wake: threading.Event = field(default_factory=threading.Event)
 
     def answer(self) -> Any:
         if self.error is not None:
@@ -93,11 +95,17 @@ class _Broken(Exception):
 
 
 class Grouper:
-    """Leads and follows groups of commands for one ledger (one per process and ledger)."""
+    """Leads and follows groups of commands for one ledger (one per process and ledger).
+
+    At most one thread leads at a time. A thread whose command arrives while none leads,
+    leads: it takes the waiting commands (its own first) as one group, answers them, and
+    hands the lead to the oldest command still waiting, if any. Every other thread sleeps
+    until its command is answered or it is handed the lead; no thread is woken for
+    nothing."""
 
     def __init__(self, core: LedgerCore, size: int) -> None:
         self.core, self.size = core, size
-        self._ready = threading.Condition()
+        self._lock = threading.Lock()
         self._waiting: deque[Job] = deque()
         self._leading = False
 
@@ -105,30 +113,31 @@ class Grouper:
             decide: Callable[[Fetched], Any]) -> Any:
         """The command's answer (or its error), once it is saved with its group."""
         job = Job(needs, decide)
-        with self._ready:
+        with self._lock:
             self._waiting.append(job)
-            while self._leading and not job.done:
-                self._ready.wait()
+            follow, self._leading = self._leading, True
+        if follow:
+            job.wake.wait()
             if job.done:
                 return job.answer()
-            self._leading = True
-        try:
-            while not job.done:  # lead until this thread's own command is answered
-                with self._ready:
-                    group = [self._waiting.popleft()
-                             for _ in range(min(self.size, len(self._waiting)))]
-                try:
-                    self.commit(group)
-                finally:
-                    for waiting in group:  # never leave a follower waiting forever
-                        if not waiting.done:
-                            waiting.settle(error=RuntimeError("its group was abandoned"))
-                    with self._ready:
-                        self._ready.notify_all()
+        try:  # this thread leads: its command is the oldest waiting
+            with self._lock:
+                group = [self._waiting.popleft()
+                         for _ in range(min(self.size, len(self._waiting)))]
+            try:
+                self.commit(group)
+            finally:
+                for waiting in group:  # never leave a follower waiting forever
+                    if not waiting.done:
+                        waiting.settle(error=RuntimeError("its group was abandoned"))
+                    if waiting is not job:
+                        waiting.wake.set()
         finally:
-            with self._ready:
-                self._leading = False
-                self._ready.notify_all()  # a follower still waiting leads next
+            with self._lock:
+                if self._waiting:
+                    self._waiting[0].wake.set()  # the oldest waiting leads next
+                else:
+                    self._leading = False
         return job.answer()
 
     def commit(self, group: list[Job]) -> None:

@@ -100,7 +100,7 @@ def _in_one_group(ledger: Ledger, calls: list[Callable[[], Any]]) -> list[Any]:
     test holds the lead, each thread queues its command; then the lead is let go."""
     grouper: Grouper = ledger._grouper
     answers: list[Any] = [None] * len(calls)
-    with grouper._ready:
+    with grouper._lock:
         grouper._leading = True  # as if another command were being saved
     threads = []
     for n, call in enumerate(calls):
@@ -113,9 +113,8 @@ def _in_one_group(ledger: Ledger, calls: list[Callable[[], Any]]) -> list[Any]:
         while len(grouper._waiting) < n + 1:
             assert time.monotonic() < deadline, "a command never reached the group"
             time.sleep(0.001)
-    with grouper._ready:
-        grouper._leading = False
-        grouper._ready.notify_all()
+    with grouper._lock:  # that command is saved: the oldest waiting leads next
+        grouper._waiting[0].wake.set()
     for thread in threads:
         thread.join(30)
     return answers
