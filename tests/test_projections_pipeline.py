@@ -73,7 +73,7 @@ def test_children_rebuild_the_views_of_one_process(ledger: Ledger, views: ViewSt
     redis_url = _redis_url(views) if views.kind == "redis" else None
 
     def reopen():  # noqa: ANN202 - runs in the child process
-        return open_ledger(url, PARAMETERS), open_views(url, redis_url)
+        return open_ledger(url, PARAMETERS), open_views(url, redis_url, create=False)
 
     one = ViewWorker(ledger.recorder, ledger.mapper, views, batch_size=7)
     assert one.rebuild() == head
