@@ -133,7 +133,9 @@ def rebuild(
             bar.update(task, completed=position, total=head)
 
         applied = w.rebuild(advance)
-    err.print(f"rebuilt {w.views.kind} views from {applied} events")
+    piped = f" ({w.piped} of them projected in {w.children} child processes)" \
+        if w.opener is not None else ""
+    err.print(f"rebuilt {w.views.kind} views from {applied} events{piped}")
 
 
 @app.command()
