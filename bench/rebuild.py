@@ -151,7 +151,7 @@ def main() -> None:
         views = open_views(url, args.redis)
 
         def reopen():  # noqa: ANN202 - in the child process
-            return open_ledger(url, PARAMETERS), open_views(url, args.redis)
+            return open_ledger(url, PARAMETERS), open_views(url, args.redis, create=False)
 
         one = ViewWorker(ledger.recorder, ledger.mapper, views, BATCH_SIZE)
         piped = {n: ViewWorker(ledger.recorder, ledger.mapper, views, args.batch_size,

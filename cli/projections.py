@@ -59,10 +59,11 @@ def worker(batch_size: int = BATCH_SIZE, processes: int = 1) -> Iterator[ViewWor
 
 
 def reopen() -> tuple[Ledger, ViewStore]:
-    """In the rebuild's child process: the deployment's ledger and views."""
+    """In the rebuild's child process: the deployment's ledger and views (the views'
+    tables are not created: they exist, and the parent is writing them)."""
     settings = load_settings()
     return (open_ledger(settings.database_url, settings.parameters),
-            open_views(settings.database_url, settings.redis_url))
+            open_views(settings.database_url, settings.redis_url, create=False))
 
 
 def progress_bar() -> Progress:
@@ -132,7 +133,9 @@ def rebuild(
             bar.update(task, completed=position, total=head)
 
         applied = w.rebuild(advance)
-    err.print(f"rebuilt {w.views.kind} views from {applied} events")
+    piped = f" ({w.piped} of them projected in {w.children} child processes)" \
+        if w.opener is not None else ""
+    err.print(f"rebuilt {w.views.kind} views from {applied} events{piped}")
 
 
 @app.command()

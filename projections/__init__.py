@@ -14,15 +14,18 @@ from projections.stores.base import ViewStore
 from projections.worker import ViewWorker
 
 
-def open_views(database_url: str, redis_url: str | None = None) -> ViewStore:
-    """Redis views when ``redis_url`` is set, else SQL views beside the events."""
+def open_views(database_url: str, redis_url: str | None = None, *,
+               create: bool = True) -> ViewStore:
+    """Redis views when ``redis_url`` is set, else SQL views beside the events (their
+    tables created if missing, unless ``create`` is false: see
+    :func:`~projections.stores.sql.open_sql_views`)."""
     if redis_url:
         from projections.stores.redis import RedisViews
 
         return RedisViews(redis_url)
     from projections.stores.sql import open_sql_views
 
-    return open_sql_views(database_url)
+    return open_sql_views(database_url, create=create)
 
 
 __all__ = ["ViewReader", "ViewStore", "ViewWorker", "open_views", "read_account"]

@@ -50,7 +50,9 @@ from projections.projection import Key, LedgerProjection, Row, state_decoder
 from projections.stores.base import ViewStore
 
 #: Opens, in the child, what it reads from: the ledger (its recorder and mapper; kept
-#: open while the child runs) and the views.
+#: open while the child runs) and the views, without creating their tables
+#: (``open_views(…, create=False)``): a child writes nothing, and on SQLite the creation's
+#: write fails at once beside the parent's (or another child's) writes.
 Opener = Callable[[], tuple[Any, ViewStore]]
 Progress = Callable[[int, int], None]
 AHEAD = 3  # ranges projected but not yet written, per child, at most (bounds the memory)

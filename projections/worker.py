@@ -111,6 +111,9 @@ class ViewWorker:
         writes (:mod:`projections.pipeline`)."""
         self.opener = opener
         self.children = children
+        #: the events the last rebuild's children projected (all of them unless the
+        #: pipeline stopped early and this process applied the rest)
+        self.piped = 0
         self.recorder = recorder
         self.log = EventLog(recorder)
         self.views = views
@@ -222,11 +225,11 @@ class ViewWorker:
         without one; the rest after anything unusual) with :meth:`catch_up`."""
         self.views.reset()
         self.views.record_failure(None)
-        applied = 0
+        self.piped = 0
         if self.opener is not None:
-            applied = pipeline.run(self.views, self.opener, self.batch_size, self.head(),
-                                   progress, self.children)
-        return applied + self.catch_up(progress)
+            self.piped = pipeline.run(self.views, self.opener, self.batch_size, self.head(),
+                                      progress, self.children)
+        return self.piped + self.catch_up(progress)
 
     def follow(self, stop: threading.Event, poll: float = 1.0,
                applied: Callable[[int], None] | None = None) -> None:

@@ -12,10 +12,15 @@ written that batch.
 
 from __future__ import annotations
 
+import json
 import random
+import sqlite3
+import threading
+import time
 
 import pytest
 
+from cli import projections as cli_projections
 from conftest import PARAMETERS
 from ledger import Ledger, open_ledger
 from ledger.commands import (
@@ -73,7 +78,7 @@ def test_children_rebuild_the_views_of_one_process(ledger: Ledger, views: ViewSt
     redis_url = _redis_url(views) if views.kind == "redis" else None
 
     def reopen():  # noqa: ANN202 - runs in the child process
-        return open_ledger(url, PARAMETERS), open_views(url, redis_url)
+        return open_ledger(url, PARAMETERS), open_views(url, redis_url, create=False)
 
     one = ViewWorker(ledger.recorder, ledger.mapper, views, batch_size=7)
     assert one.rebuild() == head
@@ -110,3 +115,50 @@ def test_the_parts_of_the_log_split_it_by_aggregate(ledger: Ledger) -> None:
 def _redis_url(views: ViewStore) -> str:
     kwargs = views.client.connection_pool.connection_kwargs  # type: ignore[attr-defined]
     return f"redis://{kwargs['host']}:{kwargs['port']}/{kwargs['db']}"
+
+
+def test_children_project_beside_another_writer_of_the_sqlite_file(
+        sqlite_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``gongji projections rebuild --processes 3`` into a fresh SQLite views database
+    while another connection keeps writing the file (the ledger recording events): every
+    event is projected by the children, none left to the one-process fallback, and the
+    views are those of a one-process rebuild.
+
+    A child that created the views' tables wrote (the tracking row's insert) in a
+    transaction that had read first: beside another writer SQLite refused it at once
+    ("database is locked"), the child died and the pipeline fell back to one process.
+    """
+    ledger = open_ledger(sqlite_url, PARAMETERS)
+    history(ledger)
+    head = ledger.recorder.max_notification_id()
+    monkeypatch.setenv("GONGJI_DATABASE_URL", sqlite_url)
+    monkeypatch.setenv("GONGJI_POLICY_PARAMETERS", json.dumps(PARAMETERS))
+    monkeypatch.delenv("GONGJI_REDIS_URL", raising=False)
+    with cli_projections.worker(batch_size=7, processes=3) as piped:
+        stop = threading.Event()
+        writer = threading.Thread(target=_keep_writing, args=(sqlite_url, stop))
+        writer.start()
+        try:
+            assert piped.rebuild() == head
+        finally:
+            stop.set()
+            writer.join()
+        assert (piped.children, piped.piped) == (2, head)  # no fallback to one process
+        by_children = piped.views.dump()
+        one = ViewWorker(ledger.recorder, ledger.mapper, piped.views, batch_size=7)
+        assert one.rebuild() == head
+        assert piped.views.dump() == by_children == recompute(ledger)
+    ledger.close()
+
+
+def _keep_writing(path: str, stop: threading.Event) -> None:
+    """Another writer of the file: it holds the write lock most of the time, and commits."""
+    connection = sqlite3.connect(path, isolation_level=None, timeout=30)
+    connection.execute("CREATE TABLE IF NOT EXISTS test_noise (n INTEGER)")
+    while not stop.is_set():
+        connection.execute("BEGIN IMMEDIATE")
+        connection.execute("INSERT INTO test_noise VALUES (1)")
+        time.sleep(0.02)
+        connection.execute("COMMIT")
+        time.sleep(0.002)
+    connection.close()

@@ -13,7 +13,7 @@ import json
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any
 
 from eventsourcing.persistence import InfrastructureFactory
@@ -342,11 +342,23 @@ class PostgresViews(SQLViews, PostgresTrackingRecorder):
                       [value for row in part for value in row])
 
 
-def open_sql_views(database_url: str) -> SQLViews:
-    """The SQL view store in the database of ``database_url`` (tables created if missing)."""
+def open_sql_views(database_url: str, *, create: bool = True) -> SQLViews:
+    """The SQL view store in the database of ``database_url``: tables created if missing,
+    unless ``create`` is false.
+
+    Creating runs a transaction that writes (the tracking row's ``INSERT … ON CONFLICT DO
+    NOTHING``) after it has read (``CREATE TABLE IF NOT EXISTS``): on SQLite such a
+    transaction cannot wait for another writer, it fails at once with "database is locked"
+    whenever one holds the file or committed since its read. Openings beside a writer —
+    the rebuild's children (:mod:`projections.pipeline`) — open without creating: the
+    tables exist, made by whoever opened first.
+    """
     env = store_env(database_url)
+    if not create:
+        env["CREATE_TABLE"] = "n"  # eventsourcing's factory then leaves the tables alone
     factory = InfrastructureFactory.construct(Environment("GongjiViews", env))
     view_class = PostgresViews if env["PERSISTENCE_MODULE"].endswith("postgres") \
         else SQLiteViews
-    with init_lock(database_url):  # the tables are created one process at a time
+    # the tables are created one process at a time
+    with init_lock(database_url) if create else nullcontext():
         return factory.tracking_recorder(view_class)  # type: ignore[type-var]
