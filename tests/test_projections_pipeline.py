@@ -37,6 +37,7 @@ from projections import ViewWorker, open_views, pipeline
 from projections import projection as projection_module
 from projections.log import EventLog, part_of
 from projections.stores.base import ViewStore
+from projections.stores.sql import open_sql_views
 from test_projections_views import database_of, recompute, views  # noqa: F401 - fixture
 
 
@@ -162,3 +163,33 @@ def _keep_writing(path: str, stop: threading.Event) -> None:
         connection.execute("COMMIT")
         time.sleep(0.002)
     connection.close()
+
+
+def test_views_open_and_create_beside_another_writer_of_the_sqlite_file(
+        sqlite_url: str) -> None:
+    """Three threads each open (and create) the SQL views of one SQLite file ten times
+    while another connection keeps writing it, as API workers starting together beside
+    the ledger do: every opening succeeds (its write waits for the lock; begun the
+    library's way it failed at once, "database is locked")."""
+    open_sql_views(sqlite_url).close()  # the tables exist, as after `serve` created them
+    stop, failures = threading.Event(), []
+    writer = threading.Thread(target=_keep_writing, args=(sqlite_url, stop))
+    writer.start()
+
+    def open_ten() -> None:
+        for _ in range(10):
+            try:
+                open_sql_views(sqlite_url).close()
+            except Exception as error:  # noqa: BLE001 — counted, and shown if any
+                failures.append(repr(error))
+
+    openers = [threading.Thread(target=open_ten) for _ in range(3)]
+    try:
+        for opener in openers:
+            opener.start()
+        for opener in openers:
+            opener.join(120)
+    finally:
+        stop.set()
+        writer.join()
+    assert failures == []

@@ -18,7 +18,7 @@ from typing import Any
 
 from eventsourcing.persistence import InfrastructureFactory
 from eventsourcing.postgres import PostgresTrackingRecorder
-from eventsourcing.sqlite import SQLiteTrackingRecorder
+from eventsourcing.sqlite import SQLiteCursor, SQLiteTrackingRecorder
 from eventsourcing.utils import Environment
 
 from ledger.adapters.store import init_lock, store_env
@@ -310,8 +310,26 @@ class SQLiteViews(SQLViews, SQLiteTrackingRecorder):
 
     def create_table(self) -> None:
         super().create_table()
-        with self.datastore.transaction(commit=True) as c:
+        with self._immediate() as c:
             self._create_views(c)
+
+    @contextmanager
+    def _immediate(self) -> Iterator[Any]:
+        """A write transaction that takes the file's write lock before its first statement
+        (``BEGIN IMMEDIATE``). The views' creation reads (``CREATE TABLE IF NOT EXISTS``
+        of tables that exist) and then writes (the tracking row): begun the library's way
+        (``BEGIN``), SQLite refuses that write at once, "database is locked", when another
+        connection wrote in between — two API workers starting together, or the ledger
+        writing — where this one waits its turn (the busy timeout)."""
+        with self.datastore.get_connection(commit=True) as connection:  # type: ignore[attr-defined]
+            raw = connection._sqlite_conn
+            raw.execute("BEGIN IMMEDIATE")
+            try:
+                yield SQLiteCursor(raw.cursor())
+            except BaseException:
+                raw.rollback()
+                raise
+            raw.commit()
 
 
 class PostgresViews(SQLViews, PostgresTrackingRecorder):
@@ -346,12 +364,11 @@ def open_sql_views(database_url: str, *, create: bool = True) -> SQLViews:
     """The SQL view store in the database of ``database_url``: tables created if missing,
     unless ``create`` is false.
 
-    Creating runs a transaction that writes (the tracking row's ``INSERT … ON CONFLICT DO
-    NOTHING``) after it has read (``CREATE TABLE IF NOT EXISTS``): on SQLite such a
-    transaction cannot wait for another writer, it fails at once with "database is locked"
-    whenever one holds the file or committed since its read. Openings beside a writer —
-    the rebuild's children (:mod:`projections.pipeline`) — open without creating: the
-    tables exist, made by whoever opened first.
+    Creating writes (the tracking row's ``INSERT … ON CONFLICT DO NOTHING``) after it has
+    read (``CREATE TABLE IF NOT EXISTS``); on SQLite it takes the write lock first
+    (:meth:`SQLiteViews._immediate`) so that it waits for another writer instead of
+    failing. The rebuild's children (:mod:`projections.pipeline`) open without creating
+    anything: the tables exist, made by whoever opened first, and a child writes nothing.
     """
     env = store_env(database_url)
     if not create:
