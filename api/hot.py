@@ -139,15 +139,15 @@ class HotWrites:
         if op is None:
             await self.app(scope, receive, send)
             return
-        body, more = [], True
+        messages, more = [], True
         while more:
             message = await receive()
+            messages.append(message)
             if message["type"] != "http.request":  # the client went away: as the route would
-                await self.app(scope, _replay([message], receive), send)
+                await self.app(scope, _replay(messages, receive), send)
                 return
-            body.append(message.get("body", b""))
             more = message.get("more_body", False)
-        data = b"".join(body)
+        data = b"".join(m.get("body", b"") for m in messages)
         admitted = self._admitted(scope, op, data)
         if admitted is None:
             await self.app(scope, _replay([{"type": "http.request", "body": data,
