@@ -17,9 +17,10 @@ as without grouping:
 
 - the group's save is refused (another process saved one of its aggregates first: an
   ``IntegrityError``) or fails in any other way;
-- a command's decider raised after it had changed an aggregate the group shares (the
-  deciders check before they change anything, so this would be a bug; it is handled
-  anyway).
+- a command's decider raised after it had changed an aggregate the group shares, or
+  changed an aggregate it did not return as touched (the deciders check before they
+  change anything and return what they change, so either would be a bug; it is handled
+  anyway: alone, such a command stores what it returned, as it always did).
 
 A command that is refused (a :class:`~policies.errors.LedgerError`, e.g. a balance too
 small) gets its error and changes nothing; the others of its group go on. A lone command
@@ -91,7 +92,8 @@ class Job:
 
 
 class _Broken(Exception):
-    """A command changed shared aggregates and then failed: the group cannot be kept."""
+    """A command changed shared aggregates and then failed, or changed an aggregate it did
+    not return as touched: the group cannot be kept."""
 
 
 class Grouper:
@@ -184,6 +186,9 @@ class Grouper:
                     continue
                 events.extend(aggregate.pending_events[marks.get(aggregate.id, 0):])
                 marks[aggregate.id] = len(aggregate.pending_events)
+            if any(len(a.pending_events) != marks.get(i, 0)
+                   for i, a in fetched.aggregates.items() if a is not None):
+                raise _Broken  # it changed an aggregate it did not name as touched
             overlay.update((i, a) for i, a in fetched.aggregates.items() if a is not None)
             overlay.update((a.id, a) for a in touched if a is not None)
         aggregates = list(overlay.values())

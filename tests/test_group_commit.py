@@ -227,6 +227,36 @@ def test_a_command_that_breaks_shared_state_breaks_its_group_only(
         grouped.close()
 
 
+def test_a_command_that_hides_a_change_is_redone_alone(
+        sqlite_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A decider that changes A but returns nothing as touched: alone, such a command
+    stores nothing (the write loop saves what it is given); in a group it must not leak
+    its change into the state row another command of the group writes for A."""
+    grouped = _open(sqlite_url, 16, monkeypatch)
+    try:
+        _setup(grouped)
+        balance = grouped.account("A").balance
+
+        def hiding(got: Any) -> Any:
+            settling.decide_visit(got.account("A"), None, None, grouped.book,
+                                  _visit("A", "VX", "50.00"))  # changes A
+            return "hidden", []
+
+        before = GROUPED.labels("redone")._value.get()
+        first, hidden, third = _in_one_group(grouped, [
+            lambda: grouped.settle_visit(_visit("A", "V1", "10.00")),
+            lambda: grouped.decide_and_save(Needs(accounts=["A"]), hiding),
+            lambda: grouped.settle_visit(_visit("A", "V2", "20.00")),
+        ])
+        assert hidden == "hidden"
+        assert GROUPED.labels("redone")._value.get() - before == 3
+        assert grouped.find_transaction("VX") is None
+        assert grouped.account("A").balance == balance - first.account_paid - third.account_paid
+        assert list(grouped.state_differences()) == []
+    finally:
+        grouped.close()
+
+
 def _raised(call: Callable[[], Any]) -> Any:
     try:
         return call()
