@@ -329,16 +329,16 @@ class StatePostgresRecorder(ChainedPostgresRecorder):
         if states:
             rows = sorted(((s.originator_id, s.originator_version, s.topic, s.state)
                            for s in states), key=lambda row: row[0])
-            curs.execute(SQL(
+            curs.execute(self._q(
                 "INSERT INTO {0}.{1} AS s SELECT * FROM unnest(%b::uuid[], %b::bigint[], "
                 "%b::text[], %b::bytea[]) ON CONFLICT (id) DO UPDATE "
                 "SET version = excluded.version, topic = excluded.topic, state = excluded.state"
-                + ("" if repair else " WHERE s.version < excluded.version")
-            ).format(*self._states), _columns(rows))
+                + ("" if repair else " WHERE s.version < excluded.version"), "_states"),
+                _columns(rows))
         if months:
-            curs.execute(SQL(
+            curs.execute(self._q(
                 "INSERT INTO {0}.{1} SELECT * FROM unnest(%b::uuid[], %b::text[])"
-                + (" ON CONFLICT DO NOTHING" if repair else "")).format(*self._months),
+                + (" ON CONFLICT DO NOTHING" if repair else ""), "_months"),
                 _columns(sorted(months)))
 
     def put_states(self, states: Sequence[StoredEvent], months: Sequence[tuple[UUID, str]],
@@ -357,15 +357,15 @@ class StatePostgresRecorder(ChainedPostgresRecorder):
             return []
         with self._read() as curs:
             # ids and results in binary: no text array to write, no hex to undo per state
-            curs.execute(SQL("SELECT * FROM {0}.{1} WHERE id = ANY(%b::uuid[]) ORDER BY id")
-                         .format(*self._states), (list(ids),), binary=True)
+            curs.execute(self._q("SELECT * FROM {0}.{1} WHERE id = ANY(%b::uuid[]) ORDER BY id",
+                                 "_states"), (list(ids),), binary=True)
             return [StoredEvent(r["id"], r["version"], r["topic"], bytes(r["state"]))
                     for r in curs.fetchall()]
 
     def select_state(self, aggregate_id: UUID) -> StoredEvent | None:
         with self._read() as curs:
-            curs.execute(SQL("SELECT version, topic, state FROM {0}.{1} WHERE id = %s")
-                         .format(*self._states), (aggregate_id,), prepare=True)
+            curs.execute(self._q("SELECT version, topic, state FROM {0}.{1} WHERE id = %s",
+                                 "_states"), (aggregate_id,), prepare=True)
             r = curs.fetchone()
         return None if r is None else StoredEvent(aggregate_id, r["version"], r["topic"],
                                                   bytes(r["state"]))
