@@ -217,7 +217,13 @@ class LedgerCore(Application[UUID]):
         credited months) of the accounts among ``aggregates`` (each already holding the
         state after them). Snapshots are taken as ``Application.save`` takes them. A
         refused save (``IntegrityError``) first repairs any of those rows that is behind
-        its events, so that the caller's retry loads the account as its events say."""
+        its events, so that the caller's retry loads the account as its events say.
+
+        This is ``Application.save`` of eventsourcing 9.5 (record, snapshots, notify) with
+        the events given in order rather than collected aggregate by aggregate, which is
+        what lets a group (:mod:`ledger.grouping`) store its commands' events as one by
+        one would; it calls the library's ``_record``, ``_take_snapshots`` and
+        ``_notify``, so a library upgrade must check them."""
         by_id = {a.id: a for a in aggregates}
         moved = {e.originator_id for e in events}
         accounts = [a for i, a in by_id.items() if isinstance(a, Account) and i in moved]
