@@ -56,6 +56,11 @@ from projections.stores.base import ViewStore
 Opener = Callable[[], tuple[Any, ViewStore]]
 Progress = Callable[[int, int], None]
 AHEAD = 3  # ranges projected but not yet written, per child, at most (bounds the memory)
+#: Seconds a living child may go without sending its next range before the pipeline gives
+#: up on it (a range of the largest batch takes a few seconds): a child that is stuck — a
+#: lock held by another thread of the parent at the fork, a store that never answers — is
+#: then treated as stopped, and the one-process ``catch_up`` finishes the rebuild.
+STALL = 300.0
 
 
 def children() -> int:
@@ -139,10 +144,14 @@ def run(views: ViewStore, opener: Opener, batch_size: int, head: int,
 
 
 def _receive(batches: Any, worker: Any) -> Any:
-    """The child's next range, or None when it ended (or died: its store failed)."""
+    """The child's next range, or None when it ended, died (its store failed) or sent
+    nothing for :data:`STALL` seconds."""
+    waited = 0.0
     while True:
+        wait = min(5.0, max(STALL - waited, 0.01))
         try:
-            return batches.get(timeout=5)
+            return batches.get(timeout=wait)
         except queues.Empty:
-            if not worker.is_alive():
+            waited += wait
+            if not worker.is_alive() or waited >= STALL:
                 return None

@@ -12,11 +12,17 @@ written that batch.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import multiprocessing
 import random
 import sqlite3
+import subprocess
+import sys
 import threading
 import time
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -135,15 +141,9 @@ def test_children_project_beside_another_writer_of_the_sqlite_file(
     monkeypatch.setenv("GONGJI_DATABASE_URL", sqlite_url)
     monkeypatch.setenv("GONGJI_POLICY_PARAMETERS", json.dumps(PARAMETERS))
     monkeypatch.delenv("GONGJI_REDIS_URL", raising=False)
-    with cli_projections.worker(batch_size=7, processes=3) as piped:
-        stop = threading.Event()
-        writer = threading.Thread(target=_keep_writing, args=(sqlite_url, stop))
-        writer.start()
-        try:
-            assert piped.rebuild() == head
-        finally:
-            stop.set()
-            writer.join()
+    with cli_projections.worker(batch_size=7, processes=3) as piped, \
+            _writing_process(sqlite_url):
+        assert piped.rebuild() == head
         assert (piped.children, piped.piped) == (2, head)  # no fallback to one process
         by_children = piped.views.dump()
         one = ViewWorker(ledger.recorder, ledger.mapper, piped.views, batch_size=7)
@@ -152,8 +152,44 @@ def test_children_project_beside_another_writer_of_the_sqlite_file(
     ledger.close()
 
 
+#: Another writer of the file: it holds the write lock most of the time, and commits.
+_WRITER = """
+import os, sqlite3, sys, time
+path, stop = sys.argv[1], sys.argv[2]
+connection = sqlite3.connect(path, isolation_level=None, timeout=30)
+connection.execute("CREATE TABLE IF NOT EXISTS test_noise (n INTEGER)")
+while not os.path.exists(stop):
+    connection.execute("BEGIN IMMEDIATE")
+    connection.execute("INSERT INTO test_noise VALUES (1)")
+    time.sleep(0.02)
+    connection.execute("COMMIT")
+    time.sleep(0.002)
+connection.close()
+"""
+
+
+@contextlib.contextmanager
+def _writing_process(path: str) -> Iterator[None]:
+    """The other writer in a process of its own, as the ledger is beside a rebuild: a
+    thread of the test's process writing SQLite while the pipeline forks could leave a
+    child holding a copy of a lock that thread held (the child then waits for ever)."""
+    stop = Path(path).with_suffix(".stop")
+    writer = subprocess.Popen([sys.executable, "-c", _WRITER, path, str(stop)])
+    try:
+        yield
+    finally:
+        stop.touch()
+        try:
+            writer.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            writer.kill()
+            writer.wait()
+        stop.unlink()
+    assert writer.returncode == 0
+
+
 def _keep_writing(path: str, stop: threading.Event) -> None:
-    """Another writer of the file: it holds the write lock most of the time, and commits."""
+    """Another writer of the file, in a thread (nothing forks beside it)."""
     connection = sqlite3.connect(path, isolation_level=None, timeout=30)
     connection.execute("CREATE TABLE IF NOT EXISTS test_noise (n INTEGER)")
     while not stop.is_set():
@@ -163,6 +199,30 @@ def _keep_writing(path: str, stop: threading.Event) -> None:
         connection.execute("COMMIT")
         time.sleep(0.002)
     connection.close()
+
+
+def test_a_stuck_child_ends_the_pipeline(ledger: Ledger, views: ViewStore,
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """A child that never sends (stuck opening its store) is given up after
+    ``pipeline.STALL`` seconds: the pipeline returns what it wrote (nothing), its children
+    are gone, and the one-process catch-up then builds the views."""
+    history(ledger, people=2)
+    head = ledger.recorder.max_notification_id()
+    monkeypatch.setattr(pipeline, "STALL", 1.0)
+
+    def stuck():  # noqa: ANN202 - runs in the child process
+        time.sleep(3600)
+
+    started = time.monotonic()
+    assert pipeline.run(views, stuck, 7, head, parts=2) == 0
+    assert time.monotonic() - started < 60
+    assert views.position() == 0
+    assert not [child for child in multiprocessing.active_children()
+                if child.name.startswith("gongji-project-")]
+    two = ViewWorker(ledger.recorder, ledger.mapper, views, batch_size=7, opener=stuck,
+                     children=2)
+    assert two.rebuild() == head
+    assert (two.piped, views.dump()) == (0, recompute(ledger))
 
 
 def test_views_open_and_create_beside_another_writer_of_the_sqlite_file(
