@@ -174,6 +174,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(
         title="gongji 共济 ledger API", version="1", description=DESCRIPTION,
         lifespan=lifespan, openapi_tags=TAGS, docs_url=None, redoc_url=None,
+        # FastAPI's own OpenTelemetry spans and metrics: off. The API's metrics are its
+        # Prometheus ones (/metrics); left on, FastAPI asks OpenTelemetry's global
+        # providers (environment variables among them) on every request whether anyone
+        # listens: ~4 µs of a ~130 µs balance read, for nothing.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.services = Services.build(settings)  # now: a bad store fails start-up
     problems.install(app)
