@@ -10,13 +10,15 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 from typing import Any
+from uuid import uuid4
 
 import psycopg
 import pytest
+from eventsourcing.persistence import StoredEvent
 
 from conftest import PARAMETERS
 from ledger import Ledger, open_ledger
-from ledger.adapters.chain import verify_chain
+from ledger.adapters.chain import LISTED, verify_chain
 from ledger.commands import EnrollPerson, RecordContribution
 from test_projections_views import scenario
 
@@ -119,3 +121,29 @@ def test_a_store_from_before_the_chain_is_chained_when_opened(tmp_path) -> None:
     report = verify_chain(ledger.recorder)
     assert report.ok and report.events == ledger.recorder.max_notification_id()
     ledger.close()
+
+
+@pytest.mark.parametrize("count", [1, LISTED, LISTED + 1, 3 * LISTED])
+def test_an_insert_of_any_size_keeps_its_rows_in_order(ledger: Ledger, count: int) -> None:
+    """On PostgreSQL up to ``LISTED`` rows go as a ``VALUES`` list, more as arrays (on
+    SQLite, ``executemany``): either way the events get consecutive notification ids in
+    the order given, their links chain on, and their state rows and months are stored."""
+    scenario(ledger, close=False)
+    ids = [uuid4() for _ in range(count)]
+    events = [StoredEvent(i, 1, "tests:Row", f'{{"n":{n}}}'.encode())
+              for n, i in enumerate(ids)]
+    states = [StoredEvent(i, 1, "tests:Row", f'{{"s":{n}}}'.encode())
+              for n, i in enumerate(ids)]
+    head = ledger.recorder.max_notification_id()
+    given = ledger.recorder.insert_events(events, states=states,
+                                          months=[(i, "2024-01") for i in ids])
+    assert list(given) == list(range(head + 1, head + count + 1))
+    stored = ledger.recorder.select_notifications(head + 1, count)
+    assert [(n.id, n.originator_id, n.state) for n in stored] == \
+        [(head + k + 1, e.originator_id, e.state) for k, e in enumerate(events)]
+    report = verify_chain(ledger.recorder)
+    assert report.ok and report.events == head + count
+    assert [ledger.recorder.select_state(i).state for i in ids] == [s.state for s in states]
+    months = {aid: found for batch in ledger.recorder.scan_states() for row, found in batch
+              if (aid := row.originator_id) in set(ids)}
+    assert months == {i: ["2024-01"] for i in ids}

@@ -52,6 +52,10 @@ def next_link(previous: bytes, event: StoredEvent) -> bytes:
     return hashlib.sha256(previous + data).digest()
 
 
+#: rows up to which an insert lists its values (:meth:`ChainedPostgresRecorder._insert_rows`)
+LISTED = 8
+
+
 def _columns(rows: Iterable[tuple]) -> list[list[Any]]:
     """Rows as columns: the arrays of an ``INSERT … SELECT FROM unnest(…)``."""
     return [list(column) for column in zip(*rows)]
@@ -189,6 +193,24 @@ class ChainedPostgresRecorder(CountedInserts, PostgresApplicationRecorder):
                 SQL(template).format(*getattr(self, names)).as_bytes(None)
         return found
 
+    def _insert_rows(self, curs: Cursor[Any], head: str, names: str, casts: Sequence[str],
+                     rows: Sequence[tuple], tail: str = "") -> None:
+        """``head`` + the ``rows`` + ``tail`` in one statement, the values in binary.
+
+        Up to :data:`LISTED` rows go as a ``VALUES`` list of plain parameters; more as one
+        array a column (``SELECT * FROM unnest(…)``). psycopg writes a parameter array in
+        Python, ~20 µs each here, where a plain value is written in C: a settlement
+        (two events, their two links, a state row) passed twelve arrays, a sixth of its
+        CPU. Either form keeps the rows' order (the events' ids come back in it)."""
+        if len(rows) <= LISTED:
+            row = "(" + ", ".join(f"%b::{cast}" for cast in casts) + ")"
+            curs.execute(self._q(f"{head} VALUES {', '.join([row] * len(rows))}{tail}",
+                                 names), [value for values in rows for value in values])
+        else:
+            arrays = ", ".join(f"%b::{cast}[]" for cast in casts)
+            curs.execute(self._q(f"{head} SELECT * FROM unnest({arrays}){tail}", names),
+                         _columns(rows))
+
     def _notify_channel(self, curs: Cursor[DictRow]) -> None:
         curs.execute(self._q("NOTIFY {0}", "_channel"))
 
@@ -227,12 +249,11 @@ class ChainedPostgresRecorder(CountedInserts, PostgresApplicationRecorder):
             return
         self._lock_table(curs)
         self._notify_channel(curs)
-        curs.execute(self._q(
-            "INSERT INTO {0}.{1} (originator_id, originator_version, topic, state) "
-            "SELECT * FROM unnest(%b::uuid[], %b::bigint[], %b::text[], %b::bytea[]) "
-            "RETURNING notification_id", "_table"),
-            _columns((s.originator_id, s.originator_version, s.topic, s.state)
-                     for s in stored_events))
+        self._insert_rows(
+            curs, "INSERT INTO {0}.{1} (originator_id, originator_version, topic, state)",
+            "_table", ("uuid", "bigint", "text", "bytea"),
+            [(s.originator_id, s.originator_version, s.topic, s.state) for s in stored_events],
+            " RETURNING notification_id")
 
     def _fetch_ids_after_insert_events(self, curs: Cursor[DictRow],
                                        stored_events: Sequence[StoredEvent],
@@ -251,10 +272,9 @@ class ChainedPostgresRecorder(CountedInserts, PostgresApplicationRecorder):
                              "_chain"))
         last = curs.fetchone()
         previous = bytes.fromhex(last["link"]) if last else GENESIS
-        # one statement over arrays (binary), not a statement per link
-        curs.execute(self._q("INSERT INTO {0}.{1} SELECT * FROM unnest(%b::bigint[], "
-                             "%b::text[], %b::bigint[], %b::text[])", "_chain"),
-                     _columns(_links(previous, ids, events)))
+        # one statement (binary), not a statement per link
+        self._insert_rows(curs, "INSERT INTO {0}.{1}", "_chain",
+                          ("bigint", "text", "bigint", "text"), _links(previous, ids, events))
 
     def select_links(self, after: int, limit: int) -> list[ChainLink]:
         with self._read() as curs:

@@ -38,7 +38,7 @@ from psycopg import Cursor
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Identifier
 
-from ledger.adapters.chain import ChainedPostgresRecorder, ChainedSQLiteRecorder, _columns
+from ledger.adapters.chain import ChainedPostgresRecorder, ChainedSQLiteRecorder
 from ledger.crypto import Codec
 from ledger.ids import uuid_of_hex
 
@@ -324,22 +324,19 @@ class StatePostgresRecorder(ChainedPostgresRecorder):
 
     def _put(self, curs: Any, states: Sequence[StoredEvent],
              months: Sequence[tuple[UUID, str]], repair: bool) -> None:
-        # one statement over arrays each, passed in binary (not a statement per row, nor
-        # text arrays that psycopg escapes byte by byte), rows in id order
+        # one statement each, passed in binary (not a statement per row, nor text arrays
+        # that psycopg escapes byte by byte), rows in id order
         if states:
             rows = sorted(((s.originator_id, s.originator_version, s.topic, s.state)
                            for s in states), key=lambda row: row[0])
-            curs.execute(self._q(
-                "INSERT INTO {0}.{1} AS s SELECT * FROM unnest(%b::uuid[], %b::bigint[], "
-                "%b::text[], %b::bytea[]) ON CONFLICT (id) DO UPDATE "
-                "SET version = excluded.version, topic = excluded.topic, state = excluded.state"
-                + ("" if repair else " WHERE s.version < excluded.version"), "_states"),
-                _columns(rows))
+            self._insert_rows(
+                curs, "INSERT INTO {0}.{1} AS s", "_states", ("uuid", "bigint", "text", "bytea"),
+                rows, " ON CONFLICT (id) DO UPDATE SET version = excluded.version, "
+                "topic = excluded.topic, state = excluded.state"
+                + ("" if repair else " WHERE s.version < excluded.version"))
         if months:
-            curs.execute(self._q(
-                "INSERT INTO {0}.{1} SELECT * FROM unnest(%b::uuid[], %b::text[])"
-                + (" ON CONFLICT DO NOTHING" if repair else ""), "_months"),
-                _columns(sorted(months)))
+            self._insert_rows(curs, "INSERT INTO {0}.{1}", "_months", ("uuid", "text"),
+                              sorted(months), " ON CONFLICT DO NOTHING" if repair else "")
 
     def put_states(self, states: Sequence[StoredEvent], months: Sequence[tuple[UUID, str]],
                    stale: Sequence[UUID] = ()) -> None:
