@@ -16,7 +16,6 @@ import contextlib
 import json
 import multiprocessing
 import random
-import sqlite3
 import subprocess
 import sys
 import threading
@@ -158,11 +157,15 @@ import os, sqlite3, sys, time
 path, stop = sys.argv[1], sys.argv[2]
 connection = sqlite3.connect(path, isolation_level=None, timeout=30)
 connection.execute("CREATE TABLE IF NOT EXISTS test_noise (n INTEGER)")
+started = False
 while not os.path.exists(stop):
     connection.execute("BEGIN IMMEDIATE")
     connection.execute("INSERT INTO test_noise VALUES (1)")
     time.sleep(0.02)
     connection.execute("COMMIT")
+    if not started:
+        print("writing", flush=True)
+        started = True
     time.sleep(0.002)
 connection.close()
 """
@@ -174,8 +177,10 @@ def _writing_process(path: str) -> Iterator[None]:
     thread of the test's process writing SQLite while the pipeline forks could leave a
     child holding a copy of a lock that thread held (the child then waits for ever)."""
     stop = Path(path).with_suffix(".stop")
-    writer = subprocess.Popen([sys.executable, "-c", _WRITER, path, str(stop)])
+    writer = subprocess.Popen([sys.executable, "-c", _WRITER, path, str(stop)],
+                              stdout=subprocess.PIPE, text=True)
     try:
+        assert writer.stdout is not None and writer.stdout.readline() == "writing\n"
         yield
     finally:
         stop.touch()
@@ -186,19 +191,6 @@ def _writing_process(path: str) -> Iterator[None]:
             writer.wait()
         stop.unlink()
     assert writer.returncode == 0
-
-
-def _keep_writing(path: str, stop: threading.Event) -> None:
-    """Another writer of the file, in a thread (nothing forks beside it)."""
-    connection = sqlite3.connect(path, isolation_level=None, timeout=30)
-    connection.execute("CREATE TABLE IF NOT EXISTS test_noise (n INTEGER)")
-    while not stop.is_set():
-        connection.execute("BEGIN IMMEDIATE")
-        connection.execute("INSERT INTO test_noise VALUES (1)")
-        time.sleep(0.02)
-        connection.execute("COMMIT")
-        time.sleep(0.002)
-    connection.close()
 
 
 def test_a_stuck_child_ends_the_pipeline(ledger: Ledger, views: ViewStore,
@@ -228,13 +220,11 @@ def test_a_stuck_child_ends_the_pipeline(ledger: Ledger, views: ViewStore,
 def test_views_open_and_create_beside_another_writer_of_the_sqlite_file(
         sqlite_url: str) -> None:
     """Three threads each open (and create) the SQL views of one SQLite file ten times
-    while another connection keeps writing it, as API workers starting together beside
+    while another process keeps writing it, as API workers starting together beside
     the ledger do: every opening succeeds (its write waits for the lock; begun the
     library's way it failed at once, "database is locked")."""
     open_sql_views(sqlite_url).close()  # the tables exist, as after `serve` created them
-    stop, failures = threading.Event(), []
-    writer = threading.Thread(target=_keep_writing, args=(sqlite_url, stop))
-    writer.start()
+    failures: list[str] = []
 
     def open_ten() -> None:
         for _ in range(10):
@@ -244,12 +234,9 @@ def test_views_open_and_create_beside_another_writer_of_the_sqlite_file(
                 failures.append(repr(error))
 
     openers = [threading.Thread(target=open_ten) for _ in range(3)]
-    try:
+    with _writing_process(sqlite_url):
         for opener in openers:
             opener.start()
         for opener in openers:
             opener.join(120)
-    finally:
-        stop.set()
-        writer.join()
     assert failures == []
