@@ -199,9 +199,11 @@ class ChainedPostgresRecorder(CountedInserts, PostgresApplicationRecorder):
 
         Up to :data:`LISTED` rows go as a ``VALUES`` list of plain parameters; more as one
         array a column (``SELECT * FROM unnest(…)``). psycopg writes a parameter array in
-        Python, ~20 µs each here, where a plain value is written in C: a settlement
-        (two events, their two links, a state row) passed twelve arrays, a sixth of its
-        CPU. Either form keeps the rows' order (the events' ids come back in it)."""
+        Python, ~15–20 µs each here, where a plain value is written in C: a settlement
+        saved alone (two events, their two links, a state row) passed twelve arrays,
+        about a tenth of its client CPU; from ~16 rows the arrays are the cheaper form
+        (BENCHMARKS.md, eighth round). Either form keeps the rows' order (the events'
+        ids come back in it)."""
         if len(rows) <= LISTED:
             row = "(" + ", ".join(f"%b::{cast}" for cast in casts) + ")"
             curs.execute(self._q(f"{head} VALUES {', '.join([row] * len(rows))}{tail}",
