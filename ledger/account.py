@@ -46,6 +46,11 @@ def empty_usage() -> dict[str, Any]:
 class Account(Aggregate):
     """个人账户: a person's balance, credits, family bindings and pooling years."""
 
+    #: attributes holding only JSON's own types (strings, numbers, lists, dicts): the state
+    #: row stores them as they are, with nothing to decode (:class:`ledger.adapters.state.
+    #: StateCodec`); they are the ones that grow with the years
+    plain_state = ("credited", "pooling", "closed_years")
+
     @staticmethod
     def create_id(person: str, **_: Any) -> UUID:
         return account_id(person)
