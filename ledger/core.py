@@ -356,14 +356,35 @@ class LedgerCore(Application[UUID]):
             held = ids & overlay.keys()
             fetched.aggregates.update((i, overlay[i]) for i in held)
             transactions = (wanted.transaction_ids() & ids) - held
-            fetched.aggregates.update(self.prefetch(ids - transactions - held))
-            fetched.aggregates.update((t, found) for t in transactions
-                                      if (found := self.unsnapshotted(t)) is not None)
+            fetched.aggregates.update(self._fetch_ids(ids - transactions - held, transactions))
             fetched.histories.update(
                 {h: self.history(h) + list(getattr(overlay.get(h), "pending_events", ()))
                  for h in more})
             asked |= ids
             histories |= more
+
+    def _fetch_ids(self, ids: set[UUID], transactions: set[UUID]) -> dict[UUID, Any]:
+        """The aggregates ``ids`` (:meth:`prefetch`) and the never-snapshotted
+        ``transactions`` (:meth:`unsnapshotted`) that exist; on a store that can, the
+        state rows and the transactions' events are read in one statement."""
+        select = getattr(self.recorder, "select_states_and_events", None)
+        if select is None or not (ids and transactions):
+            found = self.prefetch(ids)
+            found.update((t, txn) for t in transactions
+                         if (txn := self.unsnapshotted(t)) is not None)
+            return found
+        rows, stored = select(sorted(ids), sorted(transactions))
+        codec, found = StateCodec(self.mapper), {}
+        for row in rows:
+            if (account := codec.load(row)) is not None:
+                found[row.originator_id] = account
+        found.update(self.prefetch(ids - found.keys()))  # no row (or an old one): as load
+        events: dict[UUID, list[Any]] = {}
+        for event in stored:
+            events.setdefault(event.originator_id, []).append(
+                self.mapper.to_domain_event(event))
+        found.update((t, replay(None, history)) for t, history in events.items())
+        return found
 
     def prefetch(self, ids: Iterable[UUID]) -> dict[UUID, Any]:
         """The aggregates of ``ids`` that exist, each loaded as :meth:`load` does: an

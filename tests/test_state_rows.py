@@ -200,3 +200,18 @@ def test_a_date_in_a_plain_attribute_fails_loudly(ledger: Ledger) -> None:
     account.closed_years.append(dt.date(2024, 12, 31))
     with pytest.raises(TypeError, match="plain_state"):
         StateCodec(ledger.mapper).row(account)
+
+
+def test_an_account_and_a_transaction_read_together_are_as_read_alone(ledger: Ledger) -> None:
+    """What a command's fetch loads with the two read together (one statement on
+    PostgreSQL) is what loading each alone gives: the account from its row, the
+    transaction from its events, nothing for an id with neither."""
+    from ledger.ids import transaction_id
+
+    scenario(ledger, close=False)
+    account, visit, unknown = account_id("B"), transaction_id("V1"), transaction_id("nope")
+    got = ledger._fetch_ids({account, account_id("nobody")}, {visit, unknown})
+    assert set(got) == {account, visit}
+    assert vars(got[account]) == vars(ledger.load(account))
+    assert vars(got[visit]) == vars(ledger.unsnapshotted(visit))
+    assert got[visit].version == 2  # settled, then reversed

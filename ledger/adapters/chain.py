@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.persistence import ApplicationRecorder, StoredEvent
+from eventsourcing.persistence import ApplicationRecorder, ProgrammingError, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
 from psycopg import Cursor
@@ -176,6 +176,8 @@ class ChainedPostgresRecorder(CountedInserts, PostgresApplicationRecorder):
         self._table = Identifier(self.datastore.schema), Identifier(events_table_name)
         self._channel = (Identifier(self.channel_name),)
         self._rendered: dict[tuple[str, str], bytes] = {}
+        self._together: dict[tuple[bytes, ...], bytes] = {}
+        self._events_and_chain = (*self._table, *self._chain)
         self.sql_create_statements.append(SQL(
             "CREATE TABLE IF NOT EXISTS {0}.{1} (notification_id bigint PRIMARY KEY, "
             "originator_id text NOT NULL, originator_version bigint NOT NULL, "
@@ -195,23 +197,41 @@ class ChainedPostgresRecorder(CountedInserts, PostgresApplicationRecorder):
 
     def _insert_rows(self, curs: Cursor[Any], head: str, names: str, casts: Sequence[str],
                      rows: Sequence[tuple], tail: str = "") -> None:
-        """``head`` + the ``rows`` + ``tail`` in one statement, the values in binary.
+        """``head`` + the ``rows`` + ``tail`` in one statement (:meth:`_rows_statement`)."""
+        curs.execute(*self._rows_statement(head, names, casts, rows, tail))
+
+    def _rows_statement(self, head: str, names: str, casts: Sequence[str],
+                        rows: Sequence[tuple], tail: str = "") -> tuple[bytes, list[Any]]:
+        """``head`` + the ``rows`` + ``tail`` as one statement, the values in binary.
 
         Up to :data:`LISTED` rows go as a ``VALUES`` list of plain parameters; more as one
         array a column (``SELECT * FROM unnest(…)``). psycopg writes a parameter array in
         Python, ~15–20 µs each here, where a plain value is written in C: a settlement
         saved alone (two events, their two links, a state row) passed twelve arrays,
-        about a tenth of its client CPU; from ~16 rows the arrays are the cheaper form
+        about a tenth of its client CPU; from ~16 rows up the arrays are the cheaper form
         (BENCHMARKS.md, eighth round). Either form keeps the rows' order (the events'
         ids come back in it)."""
         if len(rows) <= LISTED:
             row = "(" + ", ".join(f"%b::{cast}" for cast in casts) + ")"
-            curs.execute(self._q(f"{head} VALUES {', '.join([row] * len(rows))}{tail}",
-                                 names), [value for values in rows for value in values])
-        else:
-            arrays = ", ".join(f"%b::{cast}[]" for cast in casts)
-            curs.execute(self._q(f"{head} SELECT * FROM unnest({arrays}){tail}", names),
-                         _columns(rows))
+            return (self._q(f"{head} VALUES {', '.join([row] * len(rows))}{tail}", names),
+                    [value for values in rows for value in values])
+        arrays = ", ".join(f"%b::{cast}[]" for cast in casts)
+        return self._q(f"{head} SELECT * FROM unnest({arrays}){tail}", names), _columns(rows)
+
+    def _execute_together(self, curs: Cursor[Any],
+                          statements: Sequence[tuple[bytes, list[Any]]]) -> None:
+        """Several inserts as one statement: all but the last as data-modifying ``WITH``
+        queries of the last (one round of psycopg's work and one message, not one each)."""
+        if not statements:
+            return
+        key = tuple(sql for sql, _ in statements)
+        query = self._together.get(key)
+        if query is None:
+            *first, last = key
+            query = self._together[key] = (b"WITH " + b", ".join(
+                b"w%d AS (%s)" % (n, sql) for n, sql in enumerate(first)) + b" " + last
+                if first else last)
+        curs.execute(query, [value for _, params in statements for value in params])
 
     def _notify_channel(self, curs: Cursor[DictRow]) -> None:
         curs.execute(self._q("NOTIFY {0}", "_channel"))
@@ -250,33 +270,66 @@ class ChainedPostgresRecorder(CountedInserts, PostgresApplicationRecorder):
             super()._insert_stored_events(curs, stored_events, **kwargs)
             return
         self._lock_table(curs)
-        self._notify_channel(curs)
-        self._insert_rows(
-            curs, "INSERT INTO {0}.{1} (originator_id, originator_version, topic, state)",
-            "_table", ("uuid", "bigint", "text", "bytea"),
+        # one statement does three things: the chain's last link comes back with the ids
+        # (read under the table's lock, taken above) and the listeners are notified
+        # (``pg_notify``, what the library's ``NOTIFY`` statement does), instead of a
+        # statement and a round trip each
+        query, params = self._rows_statement(
+            "WITH head AS (SELECT link FROM {2}.{3} ORDER BY notification_id DESC LIMIT 1), "
+            "notified AS (SELECT pg_notify(%b::text, '')) "
+            "INSERT INTO {0}.{1} (originator_id, originator_version, topic, state)",
+            "_events_and_chain", ("uuid", "bigint", "text", "bytea"),
             [(s.originator_id, s.originator_version, s.topic, s.state) for s in stored_events],
-            " RETURNING notification_id")
+            " RETURNING notification_id, (SELECT link FROM head) AS head, "
+            "(SELECT 1 FROM notified) AS notified")
+        curs.execute(query, [self.channel_name, *params])
 
     def _fetch_ids_after_insert_events(self, curs: Cursor[DictRow],
                                        stored_events: Sequence[StoredEvent],
                                        **kwargs: Any) -> Sequence[int] | None:
-        ids = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
-        assert ids is not None
-        with curs.connection.cursor() as chain_cursor:
-            self._append(chain_cursor, ids, stored_events)
+        """The events' ids, then their links and whatever else this recorder writes with
+        them (:meth:`_side_rows`: a subclass's state rows) in one more statement."""
+        assert curs.statusmessage and curs.statusmessage.startswith("INSERT"), \
+            curs.statusmessage
+        rows = curs.fetchall()
+        ids = [row["notification_id"] for row in rows]
+        if len(ids) != len(stored_events):
+            raise ProgrammingError(f"Couldn't get all notification IDs (got {len(ids)}, "
+                                   f"expected {len(stored_events)})")
+        with curs.connection.cursor() as more:
+            if rows and "head" in rows[0]:
+                head = rows[0]["head"]
+            else:  # the library's own insert (ids that are not UUIDs): read it now
+                more.execute(self._q("SELECT link FROM {0}.{1} ORDER BY notification_id "
+                                     "DESC LIMIT 1", "_chain"))
+                last = more.fetchone()
+                head = last["link"] if last else None
+            previous = bytes.fromhex(head) if head else GENESIS
+            self._execute_together(more, [
+                self._links_statement(previous, ids, stored_events),
+                *self._side_rows(**kwargs)])
         return ids
+
+    def _side_rows(self, **kwargs: Any) -> list[tuple[bytes, list[Any]]]:
+        """Statements written in the same statement as the links (none here)."""
+        return []
+
+    def _links_statement(self, previous: bytes, ids: Sequence[int],
+                         events: Sequence[StoredEvent]) -> tuple[bytes, list[Any]]:
+        return self._rows_statement("INSERT INTO {0}.{1}", "_chain",
+                                    ("bigint", "text", "bigint", "text"),
+                                    _links(previous, ids, events))
 
     def _append(self, curs: Cursor[DictRow], ids: Sequence[int],
                 events: Sequence[StoredEvent]) -> None:
+        """Chain ``events`` (a store from before the chain), after the last link."""
         if not ids:
             return
         curs.execute(self._q("SELECT link FROM {0}.{1} ORDER BY notification_id DESC LIMIT 1",
                              "_chain"))
         last = curs.fetchone()
         previous = bytes.fromhex(last["link"]) if last else GENESIS
-        # one statement (binary), not a statement per link
-        self._insert_rows(curs, "INSERT INTO {0}.{1}", "_chain",
-                          ("bigint", "text", "bigint", "text"), _links(previous, ids, events))
+        curs.execute(*self._links_statement(previous, ids, events))
 
     def select_links(self, after: int, limit: int) -> list[ChainLink]:
         with self._read() as curs:

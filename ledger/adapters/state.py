@@ -158,11 +158,12 @@ def _iso_tagged(encode: Any, types: dict[type, Any]) -> Any:
 
     iso = {t: transcoding.name for t, transcoding in types.items()
            if type(transcoding) in (DatetimeAsISO, DateAsISO)}
-    # the same day recurs (birth dates, a month's days): its encoding is kept; a time is
-    # kept while it is the last one seen (an event's timestamp is its account's
-    # modified_on), by identity: equal times in two time zones encode differently
+    # the same day recurs (birth dates, a month's days): its encoding is kept; the last two
+    # times seen are kept (an event's timestamp is then its account's modified_on in the
+    # row, after its created_on), by identity: equal times in two zones encode differently
     days: dict[dt.date, dict[str, str]] = {}
-    last: list[tuple[Any, Any]] = [(None, None)]  # swapped whole: safe across threads
+    last: list[tuple[Any, Any, Any, Any]] = [(None, None, None, None)]  # swapped whole:
+    # safe across threads
 
     def tagged(value: Any) -> Any:
         kind = type(value)
@@ -173,12 +174,14 @@ def _iso_tagged(encode: Any, types: dict[type, Any]) -> Any:
                     days.clear()
                 data = days[value] = encode(value)
             return data
-        seen, data = last[0]
-        if value is seen:
-            return data
+        recent = last[0]
+        if value is recent[0]:
+            return recent[1]
+        if value is recent[2]:
+            return recent[3]
         name = iso.get(kind)
         data = encode(value) if name is None else {"_type_": name, "_data_": value.isoformat()}
-        last[0] = (value, data)
+        last[0] = (value, data, recent[0], recent[1])
         return data
 
     return tagged
@@ -365,6 +368,7 @@ class StatePostgresRecorder(ChainedPostgresRecorder):
         self._states = schema, Identifier(f"{events_table_name}_accounts")
         self._months = schema, Identifier(f"{events_table_name}_months")
         self._events = schema, Identifier(events_table_name)
+        self._states_and_events = (*self._states, *self._events)
         self.sql_create_statements += [
             SQL("CREATE TABLE IF NOT EXISTS {0}.{1} (id uuid PRIMARY KEY, version bigint "
                 "NOT NULL, topic text NOT NULL, state bytea NOT NULL)").format(*self._states),
@@ -372,30 +376,35 @@ class StatePostgresRecorder(ChainedPostgresRecorder):
                 "PRIMARY KEY (id, month))").format(*self._months),
         ]
 
-    def _fetch_ids_after_insert_events(self, curs: Cursor[DictRow],
-                                       stored_events: Sequence[StoredEvent],
-                                       **kwargs: Any) -> Sequence[int] | None:
-        ids = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
-        with curs.connection.cursor() as state_cursor:
-            self._put(state_cursor, kwargs.get("states", ()), kwargs.get("months", ()),
-                      repair=False)
-        return ids
+    def _side_rows(self, **kwargs: Any) -> list[tuple[bytes, list[Any]]]:
+        """The state rows and month lines handed to ``insert_events``, written in the
+        same statement as the events' links."""
+        return self._put_statements(kwargs.get("states", ()), kwargs.get("months", ()),
+                                    repair=False)
 
     def _put(self, curs: Any, states: Sequence[StoredEvent],
              months: Sequence[tuple[UUID, str]], repair: bool) -> None:
+        self._execute_together(curs, self._put_statements(states, months, repair))
+
+    def _put_statements(self, states: Sequence[StoredEvent],
+                        months: Sequence[tuple[UUID, str]],
+                        repair: bool) -> list[tuple[bytes, list[Any]]]:
         # one statement each, passed in binary (not a statement per row, nor text arrays
         # that psycopg escapes byte by byte), rows in id order
+        statements = []
         if states:
             rows = sorted(((s.originator_id, s.originator_version, s.topic, s.state)
                            for s in states), key=lambda row: row[0])
-            self._insert_rows(
-                curs, "INSERT INTO {0}.{1} AS s", "_states", ("uuid", "bigint", "text", "bytea"),
+            statements.append(self._rows_statement(
+                "INSERT INTO {0}.{1} AS s", "_states", ("uuid", "bigint", "text", "bytea"),
                 rows, " ON CONFLICT (id) DO UPDATE SET version = excluded.version, "
                 "topic = excluded.topic, state = excluded.state"
-                + ("" if repair else " WHERE s.version < excluded.version"))
+                + ("" if repair else " WHERE s.version < excluded.version")))
         if months:
-            self._insert_rows(curs, "INSERT INTO {0}.{1}", "_months", ("uuid", "text"),
-                              sorted(months), " ON CONFLICT DO NOTHING" if repair else "")
+            statements.append(self._rows_statement(
+                "INSERT INTO {0}.{1}", "_months", ("uuid", "text"), sorted(months),
+                " ON CONFLICT DO NOTHING" if repair else ""))
+        return statements
 
     def put_states(self, states: Sequence[StoredEvent], months: Sequence[tuple[UUID, str]],
                    stale: Sequence[UUID] = ()) -> None:
@@ -417,6 +426,31 @@ class StatePostgresRecorder(ChainedPostgresRecorder):
                                  "_states"), (list(ids),), binary=True)
             return [StoredEvent(r["id"], r["version"], r["topic"], bytes(r["state"]))
                     for r in curs.fetchall()]
+
+    def select_states_and_events(self, state_ids: Sequence[UUID], event_ids: Sequence[UUID],
+                                 ) -> tuple[list[StoredEvent], list[StoredEvent]]:
+        """The state rows of ``state_ids`` and every event of ``event_ids`` (in order), in
+        one statement: a command's accounts and transactions in one round trip (a
+        settlement read its account and its visit's transaction in two)."""
+        parts = []
+        if state_ids:
+            parts.append("SELECT 1 AS k, id, version, topic, state FROM {0}.{1} WHERE id IN ("
+                         + ", ".join(["%b::uuid"] * len(state_ids)) + ")")
+        if event_ids:
+            parts.append("SELECT 2 AS k, originator_id AS id, originator_version AS version, "
+                         "topic, state FROM {2}.{3} WHERE originator_id IN ("
+                         + ", ".join(["%b::uuid"] * len(event_ids)) + ")")
+        if not parts:
+            return [], []
+        states: list[StoredEvent] = []
+        events: list[StoredEvent] = []
+        with self._read() as curs:
+            curs.execute(self._q(" UNION ALL ".join(parts) + " ORDER BY 1, 2, 3",
+                                 "_states_and_events"), [*state_ids, *event_ids], binary=True)
+            for r in curs.fetchall():
+                (states if r["k"] == 1 else events).append(
+                    StoredEvent(r["id"], r["version"], r["topic"], bytes(r["state"])))
+        return states, events
 
     def select_state(self, aggregate_id: UUID) -> StoredEvent | None:
         with self._read() as curs:
