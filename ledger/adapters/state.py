@@ -45,7 +45,11 @@ from ledger.ids import uuid_of_hex
 #: events whose ``month`` is a credited person-month (one per person and month)
 MONTH_EVENTS = ("ContributionCredited", "AllotmentCredited")
 _KEPT = 4096  # encodings of dates and times kept by a codec
-_FORMAT_2 = b'{"v":2,'  # how a state row of format 2 begins
+#: how a state row of format 2 begins: a ``class_version`` that no class has, so that a
+#: reader of format 1 (a ledger rolled back to an earlier release) takes the row for
+#: another class version and reads the account from its events, as it should
+_FORMAT_2 = b'{"class_version":"row format 2",'
+
 #: ``plain_state`` is written with no ``default``: dates, times, subclasses of JSON's types
 #: and dataclasses in it raise rather than change type on the way back
 _PLAIN = (orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_SUBCLASS
@@ -64,7 +68,8 @@ class StateCodec:
 
     The row's JSON (:meth:`row`, format 2) keeps apart what needs no decoding::
 
-        {"v":2, "c":{the attributes the class names in plain_state}, "t":{the others}}
+        {"class_version":"row format 2", "c":{the attributes the class names in
+         plain_state}, "t":{the others}}
 
     ``c`` holds the attributes the aggregate class lists in ``plain_state``: those that
     hold nothing but JSON's own types (an account's credited months, pooling years and
@@ -74,7 +79,8 @@ class StateCodec:
     snapshots hold them. Reading a row walks ``t`` only, so its cost does not grow with
     an account's years of credited months. A row written before format 2 (the
     transcoder's JSON of the whole state) is still read, and rewritten by the account's
-    next save.
+    next save; a reader of format 1 sees a ``class_version`` that is not its class's and
+    reads the account from its events instead.
     """
 
     def __init__(self, mapper: Mapper[UUID]) -> None:
@@ -101,7 +107,7 @@ class StateCodec:
         except TypeError as error:
             raise TypeError(f"{type(aggregate).__name__}.plain_state names an attribute "
                             f"holding more than JSON's own types: {error}") from error
-        data = b"".join((b'{"v":2,"c":', plain_json, b',"t":', orjson.dumps(
+        data = b"".join((_FORMAT_2, b'"c":', plain_json, b',"t":', orjson.dumps(
             state, default=self._tagged, option=orjson.OPT_PASSTHROUGH_DATETIME), b"}"))
         return StoredEvent(aggregate.id, aggregate.version, get_topic(type(aggregate)),
                            self.codec.seal(data))
