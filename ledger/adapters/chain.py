@@ -33,7 +33,7 @@ from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
 from psycopg import Cursor
 from psycopg.rows import DictRow
-from psycopg.sql import SQL, Identifier
+from psycopg.sql import SQL, Composable, Identifier
 
 from ledger.metrics import CountedInserts
 
@@ -177,6 +177,7 @@ class ChainedPostgresRecorder(CountedInserts, PostgresApplicationRecorder):
         self._channel = (Identifier(self.channel_name),)
         self._rendered: dict[tuple[str, str], bytes] = {}
         self._together: dict[tuple[bytes, ...], bytes] = {}
+        self._lock_bytes: list[Any] | None = None
         self._events_and_chain = (*self._table, *self._chain)
         self.sql_create_statements.append(SQL(
             "CREATE TABLE IF NOT EXISTS {0}.{1} (notification_id bigint PRIMARY KEY, "
@@ -232,6 +233,17 @@ class ChainedPostgresRecorder(CountedInserts, PostgresApplicationRecorder):
                 b"w%d AS (%s)" % (n, sql) for n, sql in enumerate(first)) + b" " + last
                 if first else last)
         curs.execute(query, [value for _, params in statements for value in params])
+
+    def _lock_table(self, curs: Cursor[DictRow]) -> None:
+        """The library's lock statements (``SET LOCAL lock_timeout``, ``LOCK TABLE … IN
+        EXCLUSIVE MODE``), rendered to bytes once: passed as composed SQL objects, psycopg
+        renders and quotes them again on every write."""
+        if self._lock_bytes is None:
+            self._lock_bytes = [
+                s.as_bytes(None) if isinstance(s, Composable) else s
+                for s in self.lock_table_statements]
+        for statement in self._lock_bytes:
+            curs.execute(statement, prepare=True)
 
     def _notify_channel(self, curs: Cursor[DictRow]) -> None:
         curs.execute(self._q("NOTIFY {0}", "_channel"))
