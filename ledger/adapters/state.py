@@ -158,12 +158,8 @@ def _iso_tagged(encode: Any, types: dict[type, Any]) -> Any:
     """The transcoder's ``_encode_obj`` (``{"_type_": name, "_data_": encoded}``), with the
     types whose transcoding is ``isoformat()`` (eventsourcing's ``DatetimeAsISO``, the
     ledger's ``DateAsISO``) encoded in one call."""
-    from eventsourcing.persistence import DatetimeAsISO
-
-    from ledger.core import DateAsISO  # the ledger's own transcoding of dates
-
     iso = {t: transcoding.name for t, transcoding in types.items()
-           if type(transcoding) in (DatetimeAsISO, DateAsISO)}
+           if type(transcoding) in _iso_transcodings()}
     # the same day recurs (birth dates, a month's days): its encoding is kept; the last two
     # times seen are kept (an event's timestamp is then its account's modified_on in the
     # row, after its created_on), by identity: equal times in two zones encode differently
@@ -193,14 +189,21 @@ def _iso_tagged(encode: Any, types: dict[type, Any]) -> Any:
     return tagged
 
 
-def _decoders(types: dict[type, Any]) -> dict[str, Any]:
-    """Each registered transcoding's name -> its ``decode``; for the ISO ones (dates and
-    times) the ``fromisoformat`` their ``decode`` calls, itself: one call less a value."""
+def _iso_transcodings() -> dict[type, Any]:
+    """The transcodings whose encoding is ``isoformat()`` (eventsourcing's
+    ``DatetimeAsISO``, the ledger's ``DateAsISO``), each with the ``fromisoformat`` its
+    ``decode`` calls."""
     from eventsourcing.persistence import DatetimeAsISO
 
     from ledger.core import DateAsISO  # the ledger's own transcoding of dates
 
-    iso = {DatetimeAsISO: dt.datetime.fromisoformat, DateAsISO: dt.date.fromisoformat}
+    return {DatetimeAsISO: dt.datetime.fromisoformat, DateAsISO: dt.date.fromisoformat}
+
+
+def _decoders(types: dict[type, Any]) -> dict[str, Any]:
+    """Each registered transcoding's name -> its ``decode``; for the ISO ones the
+    ``fromisoformat`` their ``decode`` calls, itself: one call less a value."""
+    iso = _iso_transcodings()
     return {t.name: iso.get(type(t), t.decode) for t in types.values()}
 
 
