@@ -32,6 +32,17 @@ def uuid_of_hex(hex_id: str) -> UUID:
     return uuid_of(int(hex_id, 16))
 
 
+def hex_of(originator_id: UUID | str) -> str:
+    """An id as SQLite keeps it, 32-digit hex (a batch job's rows may carry it so already:
+    ``hex_ids`` of :class:`ledger.adapters.direct.DirectEvents`)."""
+    return originator_id if type(originator_id) is str else originator_id.hex
+
+
+def as_uuid(originator_id: UUID | str) -> UUID:
+    """An id as a ``UUID`` (a batch job's rows may carry it as its 32-digit hex)."""
+    return uuid_of_hex(originator_id) if type(originator_id) is str else originator_id
+
+
 def _uuid5(prefix: bytes, name: str) -> UUID:
     """``uuid5(NAMESPACE, prefix + name)`` through :func:`uuid_of` (a batch job keys
     every input row: a third of the cost; the same value, tested)."""

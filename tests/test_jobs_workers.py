@@ -3,13 +3,18 @@ what one process gives: the same balances, summaries that tie out, one rejects f
 
 from __future__ import annotations
 
+import pickle
 import queue
 import threading
 from pathlib import Path
+from uuid import UUID
 
+from eventsourcing.persistence import StoredEvent
 from jobs_support import PEOPLE_HEADER, balances, contributions, rejects, write
+
 from ledger import Ledger
-from ledger.adapters.batch import BatchWriter
+from ledger.adapters.batch import BatchWriter, Prepared
+from ledger.ids import as_uuid, hex_of
 from ledger.jobs import Shard, close_year, credit_month, import_people, workers
 
 
@@ -86,4 +91,52 @@ def test_a_handed_batch_refused_by_the_writer_is_redone_and_counted_once(
     assert early == [True]  # decided and handed while the first was with the writer
     assert (summary.written, summary.fallbacks, summary.ties_out) == (23, 1, True)
     assert summary.credited == sum(balances(ledger, names).values()) > 0
+    assert list(ledger.state_differences()) == []
+
+
+def test_a_batch_crosses_to_the_writer_with_the_ids_its_store_keeps(
+        ledger: Ledger, tmp_path: Path, monkeypatch) -> None:
+    """On SQLite (ids kept as 32-digit hex) a batch's events, state rows and months carry
+    their ids as that hex from the direct path on, cross to the writing process so, and
+    are stored as the ``UUID`` ones would be; on PostgreSQL they stay ``UUID``s. A batch
+    of ``UUID``s sent to a hex store crosses as hex; snapshots always as ``UUID``s."""
+    names = [f"H{i:04d}" for i in range(6)]
+    people = write(tmp_path / "people.csv", PEOPLE_HEADER + "".join(
+        f"{n},suizhou,1985-07-01,,,,\n" for n in names))
+    assert import_people(ledger, people, tmp_path / "p.rejects.csv").written == 6
+    decided: list[Prepared] = []
+
+    class Keeping(BatchWriter):
+        def submit(self, prepared: Prepared) -> bool:
+            decided.append(prepared)
+            return False  # nothing stored: redone one by one, as a clash would be
+
+    writer = Keeping(ledger)
+    monkeypatch.setattr(workers, "writer_for", lambda _: writer)
+    summary = credit_month(ledger, contributions(tmp_path, names, "2024-03"),
+                           tmp_path / "c.rejects.csv", batch_size=100)
+    assert (summary.written, summary.fallbacks) == (6, 1)
+    (prepared,) = decided
+    sqlite = type(ledger.recorder).__name__ == "StateSQLiteRecorder"
+    assert prepared.hex_ids is sqlite
+    kind = str if sqlite else UUID
+    ids = [e.originator_id for e in prepared.events]
+    assert all(type(i) is kind for i in ids) and ids == sorted(ids)
+    assert [s.originator_id for s in prepared.states] == ids
+    assert sorted(i for i, _ in prepared.months) == ids
+    crossed = pickle.loads(pickle.dumps(prepared))
+    for ours, theirs in ((prepared.events, crossed.events), (prepared.states, crossed.states)):
+        assert [(e.originator_id, e.originator_version, e.topic, e.state) for e in theirs] \
+            == [(e.originator_id, e.originator_version, e.topic, e.state) for e in ours]
+    assert crossed.months == prepared.months and crossed.counts == prepared.counts
+    # a batch of UUIDs (the usual path's) handed to a hex store crosses as hex
+    as_uuids = Prepared([StoredEvent(as_uuid(e.originator_id), e.originator_version, e.topic,
+                                     e.state) for e in prepared.events],
+                        months=[(as_uuid(i), m) for i, m in prepared.months], hex_ids=True)
+    crossed = pickle.loads(pickle.dumps(as_uuids))
+    assert [e.originator_id for e in crossed.events] == [hex_of(i) for i in ids]
+    assert [i for i, _ in crossed.months] == [hex_of(i) for i, _ in prepared.months]
+    # the rows were stored by the one-by-one redo: the batch again is stale, refused, and
+    # the state rows it names (by hex or UUID) are checked and left right
+    assert BatchWriter(ledger).submit(pickle.loads(pickle.dumps(prepared))) is False
     assert list(ledger.state_differences()) == []

@@ -32,7 +32,7 @@ from ledger.adapters.bulk import BulkReader
 from ledger.adapters.direct import DirectEvents, aggregate_of
 from ledger.adapters.state import state_rows
 from ledger.core import LedgerCore
-from ledger.ids import uuid_of
+from ledger.ids import as_uuid, hex_of, uuid_of
 
 Item = TypeVar("Item")
 Outcome = TypeVar("Outcome")
@@ -69,35 +69,51 @@ class BatchResult(Generic[Outcome]):
 class Prepared:
     """A decided batch as the store will hold it: the stored events (in key order), the
     accounts' state rows and credited months, the snapshots due; plain bytes and ids, so a
-    deciding process can hand it to the one writing process (:mod:`ledger.jobs.workers`)."""
+    deciding process can hand it to the one writing process (:mod:`ledger.jobs.workers`).
+
+    With ``hex_ids`` (when the store keeps ids as 32-digit hex, as SQLite does: ``hex_ids``
+    of :class:`~ledger.adapters.chain.ChainedSQLiteRecorder`) the events, state rows and
+    months carry their ids as that hex (the direct path makes them so), and cross to the
+    writing process so: the writer then makes no ``UUID`` and no hex of one per row."""
 
     events: list[StoredEvent] = field(default_factory=list)
     states: list[StoredEvent] = field(default_factory=list)
-    months: list[tuple[UUID, str]] = field(default_factory=list)
+    months: list[tuple[UUID | str, str]] = field(default_factory=list)
     snapshots: list[StoredEvent] = field(default_factory=list)
     older_snapshots: list[tuple[UUID, int]] = field(default_factory=list)
     counts: Counter[str] = field(default_factory=Counter)
+    hex_ids: bool = False
 
     def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
-        """Pickled as tuples of ints, strings and bytes: pickling a ``StoredEvent`` and its
-        ``UUID`` object by object cost a deciding process ~8 µs a credit (~2 here)."""
+        """Pickled as tuples of ints (or hex), strings and bytes: pickling a
+        ``StoredEvent`` and its ``UUID`` object by object cost a deciding process ~8 µs a
+        credit (~2 here)."""
+        key: Callable[[Any], Any] = hex_of if self.hex_ids else _int
         return _unpickled, (
-            [_row(e) for e in self.events], [_row(e) for e in self.states],
-            [(i.int, m) for i, m in self.months], [_row(e) for e in self.snapshots],
-            [(i.int, v) for i, v in self.older_snapshots], dict(self.counts))
+            _rows(self.events, key), _rows(self.states, key),
+            [(key(i), m) for i, m in self.months], _rows(self.snapshots, _int),
+            [(i.int, v) for i, v in self.older_snapshots], dict(self.counts), self.hex_ids)
 
 
-def _row(event: StoredEvent) -> tuple[int, int, str, bytes]:
-    return event.originator_id.int, event.originator_version, event.topic, event.state
+def _int(originator_id: UUID) -> int:
+    return originator_id.int
+
+
+def _rows(events: list[StoredEvent], key: Callable[[UUID], Any]) -> list[tuple]:
+    return [(key(e.originator_id), e.originator_version, e.topic, e.state) for e in events]
 
 
 def _unpickled(events: list, states: list, months: list, snapshots: list, older: list,
-               counts: dict[str, int]) -> Prepared:
-    def stored(rows: list) -> list[StoredEvent]:
+               counts: dict[str, int], hex_ids: bool = False) -> Prepared:
+    def stored(rows: list, hex_ids: bool = hex_ids) -> list[StoredEvent]:
+        if hex_ids:  # the ids as the store keeps them: no UUID made
+            return [StoredEvent(i, v, t, s) for i, v, t, s in rows]
         return [StoredEvent(uuid_of(i), v, t, s) for i, v, t, s in rows]
 
-    return Prepared(stored(events), stored(states), [(uuid_of(i), m) for i, m in months],
-                    stored(snapshots), [(uuid_of(i), v) for i, v in older], Counter(counts))
+    return Prepared(stored(events), stored(states),
+                    months if hex_ids else [(uuid_of(i), m) for i, m in months],
+                    stored(snapshots, False), [(uuid_of(i), v) for i, v in older],
+                    Counter(counts), hex_ids)
 
 
 @dataclass
@@ -191,7 +207,8 @@ class BatchWriter:
         if direct.snapshot_due:
             return None
         rows = direct.prepared()
-        prepared = Prepared(rows.events, rows.states, rows.months, counts=rows.counts)
+        prepared = Prepared(rows.events, rows.states, rows.months, counts=rows.counts,
+                            hex_ids=rows.hex_ids)
         return BatchResult(outcomes, before, after, prepared.counts), prepared
 
     def submit(self, prepared: Prepared) -> bool:
@@ -226,7 +243,7 @@ class BatchWriter:
             app.recorder.insert_events(prepared.events, states=prepared.states,
                                        months=prepared.months)
         except IntegrityError:  # a stale state row is repaired before anyone retries
-            app.repair_states(sorted({s.originator_id for s in prepared.states}))
+            app.repair_states(sorted({as_uuid(s.originator_id) for s in prepared.states}))
             raise
         if app.snapshots is not None:
             if prepared.snapshots:

@@ -35,6 +35,7 @@ from psycopg import Cursor
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Composable, Identifier
 
+from ledger.ids import hex_of
 from ledger.metrics import CountedInserts
 
 GENESIS = bytes(32)
@@ -43,8 +44,7 @@ BATCH = 10_000
 
 def event_bytes(originator_id: UUID | str, version: int, topic: str, state: bytes) -> bytes:
     """The stored row of an event as hashed: ``id-hex \\n version \\n topic \\n state``."""
-    hex_id = originator_id.hex if isinstance(originator_id, UUID) else originator_id
-    return f"{hex_id}\n{version}\n{topic}\n".encode() + bytes(state)
+    return f"{hex_of(originator_id)}\n{version}\n{topic}\n".encode() + bytes(state)
 
 
 def next_link(previous: bytes, event: StoredEvent) -> bytes:
@@ -75,9 +75,8 @@ def _links(previous: bytes, ids: Sequence[int], events: Sequence[StoredEvent]) -
     rows = []
     for position, event in zip(ids, events, strict=True):
         previous = next_link(previous, event)
-        hex_id = event.originator_id.hex if isinstance(event.originator_id, UUID) \
-            else str(event.originator_id)
-        rows.append((position, hex_id, event.originator_version, previous.hex()))
+        rows.append((position, hex_of(event.originator_id), event.originator_version,
+                     previous.hex()))
     return rows
 
 
@@ -87,6 +86,10 @@ class ChainedSQLiteRecorder(CountedInserts, SQLiteApplicationRecorder):
     SQLite serialises writers, and the events are inserted (taking the write lock) before
     the last link is read, so two writers can never chain from the same link.
     """
+
+    #: events, state rows and months may carry their ids as the 32-digit hex this store
+    #: keeps (a batch from a deciding process: :class:`ledger.adapters.batch.Prepared`)
+    hex_ids = True
 
     def __init__(self, datastore: Any, events_table_name: str = "stored_events") -> None:
         self.chain_table_name = f"{events_table_name}_chain"  # before the create statements
@@ -127,8 +130,8 @@ class ChainedSQLiteRecorder(CountedInserts, SQLiteApplicationRecorder):
         if not stored_events:
             return []
         c.executemany(self.insert_events_statement, [
-            (s.originator_id.hex if isinstance(s.originator_id, UUID) else s.originator_id,
-             s.originator_version, s.topic, s.state) for s in stored_events])
+            (hex_of(s.originator_id), s.originator_version, s.topic, s.state)
+            for s in stored_events])
         c.execute(f"SELECT last_insert_rowid(), MAX(rowid) FROM {self.events_table_name}")
         last, largest = c.fetchone()
         ids: list[int] = list(range(last - len(stored_events) + 1, last + 1))
@@ -138,10 +141,9 @@ class ChainedSQLiteRecorder(CountedInserts, SQLiteApplicationRecorder):
         return ids
 
     def _rowid(self, c: SQLiteCursor, event: StoredEvent) -> int:
-        oid = event.originator_id
         c.execute(f"SELECT rowid FROM {self.events_table_name} WHERE originator_id = ? "
                   "AND originator_version = ?",
-                  (oid.hex if isinstance(oid, UUID) else oid, event.originator_version))
+                  (hex_of(event.originator_id), event.originator_version))
         return c.fetchone()[0]
 
     def _append(self, c: SQLiteCursor, ids: Sequence[int],

@@ -51,8 +51,9 @@ class DirectRows:
 
     events: list[StoredEvent] = field(default_factory=list)
     states: list[StoredEvent] = field(default_factory=list)
-    months: list[tuple[UUID, str]] = field(default_factory=list)
+    months: list[tuple[UUID | str, str]] = field(default_factory=list)
     counts: Counter[str] = field(default_factory=Counter)
+    hex_ids: bool = False  # the ids are the store's 32-digit hex, not ``UUID``s
 
 
 class DirectEvents:
@@ -60,13 +61,17 @@ class DirectEvents:
 
     def __init__(self, app: Any) -> None:
         self.codec = StateCodec(app.mapper)
+        #: the store keeps ids as 32-digit hex (SQLite): the rows carry them so, made once
+        #: an event here, and the batch's dicts are keyed by them (a ``str`` keeps its hash;
+        #: a ``UUID`` works its out in Python at every lookup)
+        self.hex_ids = bool(getattr(app.recorder, "hex_ids", False))
         self.interval = (app.snapshotting_intervals.get(Account)
                          if app.snapshots is not None else None)
         self.snapshot_due = False
-        self._events: dict[UUID, list[StoredEvent]] = {}
-        self._accounts: dict[UUID, Account] = {}
+        self._events: dict[UUID | str, list[StoredEvent]] = {}
+        self._accounts: dict[UUID | str, Account] = {}
         self._counts: Counter[str] = Counter()
-        self._months: list[tuple[UUID, str]] = []
+        self._months: list[tuple[UUID | str, str]] = []
 
     @staticmethod
     def enabled(app: Any) -> bool:
@@ -111,23 +116,25 @@ class DirectEvents:
             version = account.version + 1
             account.version = version
             account.modified_on = timestamp
-        self._events.setdefault(account.id, []).append(
-            self.codec.event(account.id, version, topic, state))
-        self._accounts[account.id] = account
+        key = account.id.hex if self.hex_ids else account.id
+        self._events.setdefault(key, []).append(self.codec.event(key, version, topic, state))
+        self._accounts[key] = account
         self._counts[event_class.__name__] += 1
         if event_class.__name__ in MONTH_EVENTS:
-            self._months.append((account.id, state["month"]))
+            self._months.append((key, state["month"]))
         if self.interval and version % self.interval == 0:
             self.snapshot_due = True
         return account
 
     def prepared(self) -> DirectRows:
-        """The batch's rows in key order, each changed account's state row once."""
-        order = sorted(self._events, key=lambda i: i.hex)
+        """The batch's rows in key order, each changed account's state row once (ids as
+        the store keeps them: see ``hex_ids``)."""
+        order = sorted(self._events) if self.hex_ids else sorted(
+            self._events, key=lambda i: i.hex)
         return DirectRows(
             events=[e for i in order for e in self._events[i]],
-            states=[self.codec.row(self._accounts[i]) for i in order],
-            months=self._months, counts=self._counts)
+            states=[self.codec.row(self._accounts[i], i) for i in order],
+            months=self._months, counts=self._counts, hex_ids=self.hex_ids)
 
 
 #: per event class: the ``@event`` body (``__init__`` for a created event), its parameters

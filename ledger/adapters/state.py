@@ -40,7 +40,7 @@ from psycopg.sql import SQL, Identifier
 
 from ledger.adapters.chain import ChainedPostgresRecorder, ChainedSQLiteRecorder
 from ledger.crypto import Codec
-from ledger.ids import uuid_of_hex
+from ledger.ids import hex_of, uuid_of_hex
 
 #: events whose ``month`` is a credited person-month (one per person and month)
 MONTH_EVENTS = ("ContributionCredited", "AllotmentCredited")
@@ -92,8 +92,9 @@ class StateCodec:
                                    getattr(mapper.transcoder, "types", {}))
         self._decoders = _decoders(getattr(mapper.transcoder, "types", {}))
 
-    def row(self, aggregate: Aggregate) -> StoredEvent:
-        """The aggregate's state row (format 2: see the class)."""
+    def row(self, aggregate: Aggregate, originator_id: UUID | str | None = None) -> StoredEvent:
+        """The aggregate's state row (format 2: see the class); its id ``originator_id``
+        when given (the aggregate's id as the store keeps it), else the aggregate's."""
         state = dict(vars(aggregate))
         for name in _BASE:
             del state[name]
@@ -109,8 +110,8 @@ class StateCodec:
                             f"holding more than JSON's own types: {error}") from error
         data = b"".join((_FORMAT_2, b'"c":', plain_json, b',"t":', orjson.dumps(
             state, default=self._tagged, option=orjson.OPT_PASSTHROUGH_DATETIME), b"}"))
-        return StoredEvent(aggregate.id, aggregate.version, get_topic(type(aggregate)),
-                           self.codec.seal(data))
+        return StoredEvent(aggregate.id if originator_id is None else originator_id,
+                           aggregate.version, get_topic(type(aggregate)), self.codec.seal(data))
 
     def decode_row(self, data: bytes) -> dict[str, Any]:
         """A state row's JSON as the aggregate's attributes (either format)."""
@@ -285,12 +286,12 @@ class StateSQLiteRecorder(ChainedSQLiteRecorder):
                 "state = excluded.state" + (
                     "" if repair else f" WHERE {self.states_table_name}.version "
                     "< excluded.version"),
-                sorted((s.originator_id.hex, s.originator_version, s.topic, s.state)
+                sorted((hex_of(s.originator_id), s.originator_version, s.topic, s.state)
                        for s in states))
         if months:  # a plain insert: a person-month credited twice refuses the transaction
             c.executemany(f"INSERT {'OR IGNORE ' if repair else ''}INTO "
                           f"{self.months_table_name} VALUES (?,?)",
-                          sorted((i.hex, m) for i, m in months))
+                          sorted((hex_of(i), m) for i, m in months))
 
     def put_states(self, states: Sequence[StoredEvent], months: Sequence[tuple[UUID, str]],
                    stale: Sequence[UUID] = ()) -> None:

@@ -70,6 +70,8 @@ class HandingWriter(BatchWriter):
             pending.stored = True
             return pending
         assert _current is not None
+        # the writer's store keeps ids as hex (SQLite): they cross as that hex
+        prepared.hex_ids = getattr(self.app.recorder, "hex_ids", False)
         _current.inbox.put(("batch", _current.index, prepared))
         return pending
 
