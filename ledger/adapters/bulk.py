@@ -23,6 +23,7 @@ from eventsourcing.persistence import StoredEvent
 from eventsourcing.postgres import PostgresAggregateRecorder
 
 from ledger.adapters.state import StateCodec
+from ledger.ids import as_uuid
 
 _COLUMNS = "originator_id, originator_version, topic, state"
 
@@ -145,7 +146,7 @@ class BulkReader:
                 params = [low.hex, *([cursor.hex] if cursor else []),
                           *([high.hex] if high else []), topic, batch]
             rows = self._fetch(recorder, sql, params)
-            ids = [r[0] if isinstance(r[0], UUID) else UUID(r[0]) for r in rows]
+            ids = [as_uuid(r[0]) for r in rows]  # SQLite: its 32-digit hex
             if ids:
                 yield ids
             if len(ids) < batch:
@@ -193,7 +194,7 @@ class BulkReader:
     def _select(self, recorder: Any, sql: str, params: list[Any]) -> list[StoredEvent]:
         return [
             StoredEvent(
-                originator_id=oid if isinstance(oid, UUID) else UUID(oid),
+                originator_id=as_uuid(oid),
                 originator_version=version, topic=topic, state=bytes(state),
             )
             for oid, version, topic, state in self._fetch(recorder, sql, params)
