@@ -114,7 +114,9 @@ def route_template(scope: dict[str, Any]) -> str:
 
 
 def request_line(method: str, route: str, status: int, seconds: float) -> None:
-    """The one line of a finished request."""
+    """The one line of a finished request (nothing is built when INFO is off)."""
+    if not log.isEnabledFor(logging.INFO):
+        return
     log.info("%s %s %d", method, route, status, extra={"fields": {
         "method": method, "route": route, "status": status,
         "duration_ms": round(seconds * 1000, 1)}})

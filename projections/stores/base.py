@@ -25,7 +25,9 @@ class StalePosition(Exception):
 
 def complete(table: Table, row: dict[str, Any]) -> Row:
     """A row with every column: sums default to 0, unset values to None."""
-    return {name: row.get(name, 0 if name in table.added else None) for name in table.columns}
+    full = dict(table.blank)
+    full.update((name, value) for name, value in row.items() if name in full)
+    return full
 
 
 class ViewStore(ABC):

@@ -26,8 +26,8 @@ from typing import Any
 import redis
 
 from projections.projection import Key, Row, ViewBatch
-from projections.stores.base import StalePosition, ViewStore, complete
-from projections.tables import ACCOUNTS, BY_NAME, INT, POOLING, Table
+from projections.stores.base import StalePosition, ViewStore
+from projections.tables import ACCOUNTS, BY_NAME, POOLING, Table
 
 APPLY = """
 local meta = KEYS[1]
@@ -82,6 +82,9 @@ class RedisViews(ViewStore):
         self._reset = self.client.register_script(RESET)
         self._account = self.client.register_script(READ)
         self._account_sha = self._account.sha
+        # the account script's call, packed once up to its three arguments
+        self._account_call = b"*7\r\n" + b"".join(
+            _bulk(part.encode()) for part in ("EVALSHA", self._account_sha, "1", self.meta))
         self._local = threading.local()  # each thread's own connection for the reads
         self._owned: list[Any] = []
 
@@ -136,18 +139,11 @@ class RedisViews(ViewStore):
 
     def _read(self, table: str, row_keys: Sequence[str]) -> list[Row]:
         spec = BY_NAME[table]
-        types = spec.types()
         pipe = self.client.pipeline(transaction=False)
         for row_key in row_keys:
             pipe.hgetall(row_key)
-        rows = []
-        for raw in pipe.execute():
-            if raw:
-                rows.append(complete(spec, {
-                    name: int(value) if types[name] == INT else value
-                    for name, value in raw.items()
-                }))
-        return rows
+        return [_typed(spec, [item for pair in raw.items() for item in pair])
+                for raw in pipe.execute() if raw]
 
     def lookup(self, table: str, keys: Sequence[Key]) -> dict[Key, Row]:
         generation = self._state()[1]
@@ -168,7 +164,8 @@ class RedisViews(ViewStore):
     def _read_account(self, args: list[str]) -> Any:
         """The account script's reply, sent and read on this thread's own connection:
         one ``EVALSHA`` past redis-py's command machinery (its pool, retries and hooks:
-        half the CPU of the call, measured 89 → 45 µs). Any error — the script not yet
+        half the CPU of the call, measured 89 → 45 µs), and packed from a prefix made once.
+        Any error — the script not yet
         in Redis's cache, a broken connection — closes that connection and runs the
         script the ordinary way, which loads it and retries."""
         pid, connection = getattr(self._local, "connection", (None, None))
@@ -177,7 +174,8 @@ class RedisViews(ViewStore):
             self._local.connection = os.getpid(), connection
             self._owned.append(connection)
         try:
-            connection.send_command("EVALSHA", self._account_sha, 1, self.meta, *args)
+            connection.send_packed_command(  # a list of chunks, each sent as it is
+                [self._account_call + b"".join(_bulk(arg.encode()) for arg in args)])
             return connection.read_response()
         except Exception:  # noqa: BLE001 — the ordinary call answers, or raises its error
             connection.disconnect()
@@ -207,10 +205,19 @@ class RedisViews(ViewStore):
 
 
 def _typed(table: Table, flat: list[str]) -> Row:
-    """A row from a flat ``HGETALL`` reply (name, value, name, value, …)."""
-    types = table.types()
-    return complete(table, {name: int(value) if types[name] == INT else value
-                            for name, value in zip(flat[::2], flat[1::2])})
+    """A row from a flat ``HGETALL`` reply (name, value, name, value, …), with every
+    column (as :func:`projections.stores.base.complete` makes it)."""
+    row, ints = dict(table.blank), table.ints
+    pairs = iter(flat)
+    for name, value in zip(pairs, pairs):
+        if name in row:
+            row[name] = int(value) if name in ints else value
+    return row
+
+
+def _bulk(data: bytes) -> bytes:
+    """One argument of a Redis command as the protocol sends it (a RESP bulk string)."""
+    return b"$%d\r\n%b\r\n" % (len(data), data)
 
 
 def _chunks(items: Any, size: int = 1000) -> Any:
