@@ -11,6 +11,7 @@ from eventsourcing.persistence import IntegrityError, StoredEvent
 
 from conftest import PARAMETERS
 from ledger import Ledger, open_ledger
+from ledger.adapters.chain import verify_chain
 from ledger.adapters.state import StateCodec
 from ledger.commands import EnrollPerson, RecordContribution
 from ledger.ids import account_id
@@ -107,6 +108,17 @@ def test_the_database_refuses_a_second_credit_of_a_person_month(ledger: Ledger) 
             states=[], months=[(account_id("A"), "2024-01")])
     assert ledger.account("A").balance == 10000
     assert ledger.recorder.event_versions([account_id("A")]) == {account_id("A"): 2}
+    # the refused transaction was rolled back: the next writes go in on the same pool,
+    # the event key refused too (version 2 again), and the chain still verifies
+    with pytest.raises(IntegrityError):
+        ledger.recorder.insert_events(
+            [StoredEvent(again.originator_id, 2, again.topic, again.state)],
+            states=[], months=[])
+    ledger.credit_contribution(RecordContribution(person="A", month="2024-02", base="5000.00"))
+    ledger.credit_contribution(RecordContribution(person="A", month="2024-03", base="5000.00"))
+    assert ledger.account("A").balance == 3 * 10000
+    assert ledger.recorder.event_versions([account_id("A")]) == {account_id("A"): 4}
+    assert verify_chain(ledger.recorder).ok
 
 
 def test_a_store_from_before_the_rows_is_filled_in_when_opened(database_url: str) -> None:

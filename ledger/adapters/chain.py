@@ -23,15 +23,24 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.persistence import ApplicationRecorder, ProgrammingError, StoredEvent
+from eventsourcing.persistence import (
+    ApplicationRecorder,
+    InterfaceError,
+    OperationalError,
+    ProgrammingError,
+    StoredEvent,
+)
 from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
+from eventsourcing.utils import retry
+import psycopg
 from psycopg import Cursor
+from psycopg.pq import TransactionStatus
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Composable, Identifier
 
@@ -164,7 +173,51 @@ class ChainedSQLiteRecorder(CountedInserts, SQLiteApplicationRecorder):
             return [ChainLink(r[0], r[1], r[2], bytes.fromhex(r[3])) for r in c.fetchall()]
 
 
-class ChainedPostgresRecorder(CountedInserts, PostgresApplicationRecorder):
+class _PlainInsert(PostgresApplicationRecorder):
+    """The events' insert of :class:`ChainedPostgresRecorder` (a base of its own, so that
+    :class:`CountedInserts` wraps it): the library's ``insert_events`` in four statements
+    and no pipeline, for events whose ids are UUIDs (every event of this ledger).
+
+    The library opens the transaction, takes the lock and inserts in psycopg's pipeline
+    mode, whose sending, syncing and fetching are Python. Here the same work goes as four
+    plain statements on the connection:
+
+    1. ``BEGIN`` and the library's lock statements, as one simple query;
+    2. the events with the chain's head (:meth:`_insert_stored_events`);
+    3. the links with the side rows (:meth:`_fetch_ids_after_insert_events`);
+    4. ``COMMIT``.
+
+    A refused statement raises where it runs. The transaction is then rolled back before
+    the connection goes back to the pool, and the library's ``get_connection`` turns
+    psycopg's error into its own, as before."""
+
+    _begin_and_lock: bytes | None = None
+
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    def insert_events(self, stored_events: Sequence[StoredEvent],
+                      **kwargs: Any) -> Sequence[int] | None:
+        if self.datastore.enable_db_functions or not stored_events \
+                or self.datastore.originator_id_type != "uuid" \
+                or not all(isinstance(s.originator_id, UUID) for s in stored_events):
+            return super().insert_events(stored_events, **kwargs)
+        if self._begin_and_lock is None:
+            self._begin_and_lock = b"; ".join([b"BEGIN", *(
+                s.as_bytes(None) if isinstance(s, Composable) else s
+                for s in self.lock_table_statements)])
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            try:
+                curs.execute(self._begin_and_lock)
+                self._insert_stored_events(curs, stored_events, locked=True, **kwargs)
+                ids = self._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
+                curs.execute(b"COMMIT")
+            finally:
+                if conn.info.transaction_status != TransactionStatus.IDLE:
+                    with suppress(psycopg.Error):  # a broken connection: the pool drops it
+                        conn.execute(b"ROLLBACK")
+        return ids
+
+
+class ChainedPostgresRecorder(CountedInserts, _PlainInsert):
     """PostgreSQL application recorder that appends the chain in the insert transaction.
 
     The library takes ``LOCK TABLE … IN EXCLUSIVE MODE`` on the events table before the
@@ -273,7 +326,8 @@ class ChainedPostgresRecorder(CountedInserts, PostgresApplicationRecorder):
                 self._append(curs, [r["notification_id"] for r in rows], events)
 
     def _insert_stored_events(self, curs: Cursor[DictRow],
-                              stored_events: Sequence[StoredEvent], **kwargs: Any) -> None:
+                              stored_events: Sequence[StoredEvent], locked: bool = False,
+                              **kwargs: Any) -> None:
         """The library's insert (table lock, ``NOTIFY``, one ``INSERT … SELECT FROM unnest
         … RETURNING notification_id``), with the rows passed as four arrays in binary
         (``%b``) instead of one array of a composite type in text, which psycopg writes
@@ -283,7 +337,8 @@ class ChainedPostgresRecorder(CountedInserts, PostgresApplicationRecorder):
                 isinstance(s.originator_id, UUID) for s in stored_events):
             super()._insert_stored_events(curs, stored_events, **kwargs)
             return
-        self._lock_table(curs)
+        if not locked:  # else :class:`_PlainInsert` took the lock with its BEGIN
+            self._lock_table(curs)
         # one statement does three things: the chain's last link comes back with the ids
         # (read under the table's lock, taken above) and the listeners are notified
         # (``pg_notify``, what the library's ``NOTIFY`` statement does), instead of a
