@@ -192,6 +192,16 @@ class _PlainInsert(PostgresApplicationRecorder):
     psycopg's error into its own, as before."""
 
     _begin_and_lock: bytes | None = None
+    _lock_bytes: list[bytes] | None = None
+
+    def _lock_statements(self) -> list[bytes]:
+        """The library's lock statements (``SET LOCAL lock_timeout``, ``LOCK TABLE … IN
+        EXCLUSIVE MODE``), rendered to bytes once: passed as composed SQL objects, psycopg
+        renders and quotes them again on every write."""
+        if self._lock_bytes is None:
+            self._lock_bytes = [s.as_bytes(None) if isinstance(s, Composable) else s
+                                for s in self.lock_table_statements]
+        return self._lock_bytes
 
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def insert_events(self, stored_events: Sequence[StoredEvent],
@@ -201,12 +211,11 @@ class _PlainInsert(PostgresApplicationRecorder):
                 or not all(isinstance(s.originator_id, UUID) for s in stored_events):
             return super().insert_events(stored_events, **kwargs)
         if self._begin_and_lock is None:
-            self._begin_and_lock = b"; ".join([b"BEGIN", *(
-                s.as_bytes(None) if isinstance(s, Composable) else s
-                for s in self.lock_table_statements)])
+            self._begin_and_lock = b"; ".join([b"BEGIN", *self._lock_statements()])
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
             try:
                 curs.execute(self._begin_and_lock)
+                self._insert_events(curs, stored_events, **kwargs)  # the library's hook
                 self._insert_stored_events(curs, stored_events, locked=True, **kwargs)
                 ids = self._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
                 curs.execute(b"COMMIT")
@@ -232,7 +241,6 @@ class ChainedPostgresRecorder(CountedInserts, _PlainInsert):
         self._channel = (Identifier(self.channel_name),)
         self._rendered: dict[tuple[str, str], bytes] = {}
         self._together: dict[tuple[bytes, ...], bytes] = {}
-        self._lock_bytes: list[Any] | None = None
         self._events_and_chain = (*self._table, *self._chain)
         self.sql_create_statements.append(SQL(
             "CREATE TABLE IF NOT EXISTS {0}.{1} (notification_id bigint PRIMARY KEY, "
@@ -290,14 +298,8 @@ class ChainedPostgresRecorder(CountedInserts, _PlainInsert):
         curs.execute(query, [value for _, params in statements for value in params])
 
     def _lock_table(self, curs: Cursor[DictRow]) -> None:
-        """The library's lock statements (``SET LOCAL lock_timeout``, ``LOCK TABLE … IN
-        EXCLUSIVE MODE``), rendered to bytes once: passed as composed SQL objects, psycopg
-        renders and quotes them again on every write."""
-        if self._lock_bytes is None:
-            self._lock_bytes = [
-                s.as_bytes(None) if isinstance(s, Composable) else s
-                for s in self.lock_table_statements]
-        for statement in self._lock_bytes:
+        """The library's lock statements, each on its own (:meth:`_lock_statements`)."""
+        for statement in self._lock_statements():
             curs.execute(statement, prepare=True)
 
     def _notify_channel(self, curs: Cursor[DictRow]) -> None:
