@@ -183,7 +183,7 @@ class _PlainInsert(PostgresApplicationRecorder):
     plain statements on the connection:
 
     1. ``BEGIN`` and the library's lock statements, as one simple query;
-    2. the events with the chain's head (:meth:`_insert_stored_events`);
+    2. the events with the chain's head (:meth:`_insert_uuid_events`);
     3. the links with the side rows (:meth:`_fetch_ids_after_insert_events`);
     4. ``COMMIT``.
 
@@ -216,7 +216,7 @@ class _PlainInsert(PostgresApplicationRecorder):
             try:
                 curs.execute(self._begin_and_lock)
                 self._insert_events(curs, stored_events, **kwargs)  # the library's hook
-                self._insert_stored_events(curs, stored_events, locked=True, **kwargs)
+                self._insert_uuid_events(curs, stored_events)
                 ids = self._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
                 curs.execute(b"COMMIT")
             finally:
@@ -327,22 +327,17 @@ class ChainedPostgresRecorder(CountedInserts, _PlainInsert):
                                       bytes(r["state"])) for r in rows]
                 self._append(curs, [r["notification_id"] for r in rows], events)
 
-    def _insert_stored_events(self, curs: Cursor[DictRow],
-                              stored_events: Sequence[StoredEvent], locked: bool = False,
-                              **kwargs: Any) -> None:
-        """The library's insert (table lock, ``NOTIFY``, one ``INSERT … SELECT FROM unnest
-        … RETURNING notification_id``), with the rows passed as four arrays in binary
-        (``%b``) instead of one array of a composite type in text, which psycopg writes
-        byte by byte in Python (every state escaped, then searched for quotes): at a few
-        thousand events a batch that was a third of a PostgreSQL credit-month."""
-        if self.datastore.originator_id_type != "uuid" or not all(
-                isinstance(s.originator_id, UUID) for s in stored_events):
-            super()._insert_stored_events(curs, stored_events, **kwargs)
-            return
-        if not locked:  # else :class:`_PlainInsert` took the lock with its BEGIN
-            self._lock_table(curs)
+    def _insert_uuid_events(self, curs: Cursor[DictRow],
+                            stored_events: Sequence[StoredEvent]) -> None:
+        """The library's insert (``NOTIFY``, one ``INSERT … SELECT FROM unnest …
+        RETURNING notification_id``) for events with UUID ids, under the table lock that
+        :meth:`insert_events` took with its ``BEGIN``. The rows go as binary values or
+        arrays (:meth:`_rows_statement`) instead of one array of a composite type in
+        text, which psycopg writes byte by byte in Python (every state escaped, then
+        searched for quotes): at a few thousand events a batch that was a third of a
+        PostgreSQL credit-month. Other ids take the library's own insert."""
         # one statement does three things: the chain's last link comes back with the ids
-        # (read under the table's lock, taken above) and the listeners are notified
+        # (read under the table's lock) and the listeners are notified
         # (``pg_notify``, what the library's ``NOTIFY`` statement does), instead of a
         # statement and a round trip each
         query, params = self._rows_statement(
