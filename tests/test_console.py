@@ -36,7 +36,10 @@ webdriver = pytest.importorskip("selenium.webdriver")
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.common.keys import Keys  # noqa: E402
 from selenium.webdriver.common.print_page_options import PrintOptions  # noqa: E402
-from selenium.webdriver.support.expected_conditions import staleness_of  # noqa: E402
+from selenium.common.exceptions import (  # noqa: E402
+    StaleElementReferenceException,
+    WebDriverException,
+)
 from selenium.webdriver.support.ui import Select, WebDriverWait  # noqa: E402
 
 
@@ -129,7 +132,23 @@ def go(driver, element, action: str = "click", timeout: float = 20) -> None:
     """Click (or submit) ``element`` and wait until the next page has replaced this one."""
     page = driver.find_element(By.TAG_NAME, "html")
     getattr(element, action)()
-    WebDriverWait(driver, timeout).until(staleness_of(page))
+    WebDriverWait(driver, timeout).until(lambda _: replaced(page))
+
+
+def replaced(page) -> bool:
+    """Is ``page`` (the old document's root) gone? selenium's ``staleness_of``, and also
+    when Chromium, asked about the old node while the new page comes in, answers "Node
+    with given id does not belong to the document" instead of a stale reference (seen
+    once in CI: the test failed although the page had been replaced)."""
+    try:
+        page.is_enabled()
+    except StaleElementReferenceException:
+        return True
+    except WebDriverException as error:
+        if "does not belong to the document" in str(error):
+            return True
+        raise
+    return False
 
 
 def table(driver, css: str) -> list[list[str]]:
