@@ -1,15 +1,21 @@
-"""The batch write path: one transaction per batch, and a safe fallback on a clash."""
+"""The batch write path: one transaction per batch, and a safe fallback on a clash; the
+key walk that feeds the population jobs."""
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
+from uuid import UUID
 
 import pytest
+from eventsourcing.utils import get_topic
 
-from jobs_support import enroll_many
+from jobs_support import contributions, enroll_many
 from ledger import Ledger
 from ledger.account import Account
 from ledger.adapters.batch import BatchWriter, planned
+from ledger.adapters.bulk import BulkReader
+from ledger.jobs import credit_month
 from ledger.commands import RecordContribution, parse
 from ledger.ids import account_id
 
@@ -88,3 +94,35 @@ def test_a_clash_on_the_direct_path_redoes_the_batch_account_by_account(
     assert [ledger.account_view(n).balance for n in names] == [2000 + 2000, 2000, 2000]
     assert result.balances_after - result.balances_before == 3 * 2000
     assert list(ledger.state_differences()) == []
+
+
+def test_walking_the_accounts_costs_the_same_on_every_page(memory_ledger: Ledger,
+                                                           tmp_path: Path):
+    """The key walk of the population jobs (close-year, fill-in, verify) reads each page
+    from where the last one ended: SQLite steps over as many keys for the last page as for
+    the first. (With a second lower bound it sought the shard's start for every page and
+    stepped over every key before it: 1M accounts took 5.7 s of CPU instead of 0.5.)"""
+    names = enroll_many(memory_ledger, tmp_path, 80)
+    credit_month(memory_ledger, contributions(tmp_path, names, "2024-03"), tmp_path / "r.csv")
+    reader = BulkReader(memory_ledger)
+    queries: list[tuple[str, list]] = []
+    fetch = reader._fetch
+    reader._fetch = lambda recorder, sql, params: (queries.append((sql, params)),
+                                                   fetch(recorder, sql, params))[1]
+    pages = list(reader.ids_by_topic(get_topic(Account.Enrolled), UUID(int=0), None, 10))
+    assert [len(p) for p in pages] == [10] * 8
+    assert sorted(i for p in pages for i in p) == sorted(account_id(n) for n in names)
+
+    raw = sqlite3.connect(tmp_path / "rules.db")
+    steps: list[int] = []
+
+    def count() -> int:
+        steps[-1] += 1
+        return 0
+
+    raw.set_progress_handler(count, 1)
+    for sql, params in queries[:8]:
+        steps.append(0)
+        raw.execute(sql, params).fetchall()
+    raw.close()
+    assert max(steps) <= 2 * min(steps), steps

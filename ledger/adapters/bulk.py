@@ -128,23 +128,23 @@ class BulkReader:
         recorder = self.events
         cursor: UUID | None = None
         while True:
+            # one lower bound: from ``low`` on, then past the last id read. With two (``>=
+            # low AND > cursor``) SQLite seeks to ``low`` and steps over every key before
+            # the cursor on every page: a walk of n accounts cost O(n²)
+            bound, since = (">", cursor) if cursor else (">=", low)
             if self.postgres:
                 sql = (f"SELECT originator_id FROM {self._table(recorder)} "
-                       "WHERE originator_version = 1 AND topic = %s AND originator_id >= %s "
-                       f"{'AND originator_id > %s ' if cursor else ''}"
+                       f"WHERE originator_version = 1 AND topic = %s AND originator_id {bound} %s "
                        f"{'AND originator_id < %s ' if high else ''}"
                        "ORDER BY originator_id LIMIT %s")
-                params: list[Any] = [topic, low, *([cursor] if cursor else []),
-                                     *([high] if high else []), batch]
+                params: list[Any] = [topic, since, *([high] if high else []), batch]
             else:
                 sql = (f"SELECT originator_id FROM {recorder.events_table_name} "
-                       "WHERE originator_id >= ? "
-                       f"{'AND originator_id > ? ' if cursor else ''}"
+                       f"WHERE originator_id {bound} ? "
                        f"{'AND originator_id < ? ' if high else ''}"
                        "AND originator_version = 1 AND topic = ? "
                        "ORDER BY originator_id LIMIT ?")
-                params = [low.hex, *([cursor.hex] if cursor else []),
-                          *([high.hex] if high else []), topic, batch]
+                params = [since.hex, *([high.hex] if high else []), topic, batch]
             rows = self._fetch(recorder, sql, params)
             ids = [as_uuid(r[0]) for r in rows]  # SQLite: its 32-digit hex
             if ids:
