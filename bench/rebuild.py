@@ -146,6 +146,9 @@ def main() -> None:
         ledger = open_ledger(url, PARAMETERS)
         for copy in range(args.copies):
             ledger.recorder.insert_events(replicate(events, ids, copy))
+        # the copies went in around the ledger, without state rows: write them now, or the
+        # first child to open the ledger would (inside the first timed rebuild)
+        ledger.fill_states()
         print(f"stored {args.copies} copies of {len(events)} events made by commands for "
               f"{args.people} people, in {time.perf_counter() - started:.1f}s")
         views = open_views(url, args.redis)

@@ -16,7 +16,7 @@ batch first.
 from __future__ import annotations
 
 import orjson
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from eventsourcing.utils import get_topic
@@ -202,10 +202,16 @@ class LedgerProjection:
         row["aggregate_id"] = transaction
         return row
 
-    def _resolve_people(self, rows: Iterable[LogRow]) -> None:
-        """Look up, in one go, the persons of accounts enrolled before this batch."""
-        handled, people = self.account_handlers, self.people
-        unknown = {row[1] for row in rows if row[3] in handled} - set(people)
+    def _resolve_people(self, rows: Sequence[LogRow]) -> None:
+        """Look up, in one go, the persons of accounts enrolled before this batch.
+
+        An account enrolled in this batch is not looked up: its ``Enrolled`` (its version
+        1) comes before its other events and names the person. (Looking it up found
+        nothing, and in a rebuild's child it waited for the writer to catch up first.)"""
+        handled, people, enrolled = self.account_handlers, self.people, self.enrolled
+        fresh = {row[1] for row in rows if row[3] == enrolled}
+        unknown = {row[1] for row in rows
+                   if row[3] in handled and row[1] not in people and row[1] not in fresh}
         if unknown:
             found = self.lookup(PEOPLE.name, [(hex_id,) for hex_id in unknown])
             people.update({key[0]: row["person"] for key, row in found.items()})

@@ -28,6 +28,7 @@ import pytest
 from cli import projections as cli_projections
 from conftest import PARAMETERS
 from ledger import Ledger, open_ledger
+from ledger.ids import account_id
 from ledger.commands import (
     BindFamilyMember,
     CloseYear,
@@ -240,3 +241,34 @@ def test_views_open_and_create_beside_another_writer_of_the_sqlite_file(
         for opener in openers:
             opener.join(120)
     assert failures == []
+
+
+def test_a_batch_looks_up_only_the_people_enrolled_before_it(ledger: Ledger) -> None:
+    """An account enrolled in the batch names its person in its ``Enrolled``: nothing is
+    looked up for it (a rebuild's child waits for the writer before every lookup). An
+    account enrolled in an earlier batch, and not remembered, is looked up."""
+    history(ledger, people=4)
+    rows = EventLog(ledger.recorder).read(0, 10**6)
+    asked: list[tuple[str, list]] = []
+
+    def lookup(table, keys):  # noqa: ANN001, ANN202
+        asked.append((table, list(keys)))
+        return {}
+
+    projection_module.LedgerProjection(lookup).apply(rows)
+    assert asked == []  # the whole history in one batch: every person enrolled in it
+
+    p0 = account_id("P0").hex
+    later = [row for row in rows if row[1] == p0 and row[2] > 1]
+    assert later  # P0's credits, spends, visits and year end after its enrolment
+    asked.clear()
+    region = ledger.account("P0").region
+
+    def knows(table, keys):  # noqa: ANN001, ANN202
+        asked.append((table, sorted(keys)))
+        if table == "people":
+            return {(p0,): {"person": "P0"}}
+        return {("P0",): {"region": region}} if table == "accounts" else {}
+
+    projection_module.LedgerProjection(knows).apply(later)
+    assert asked[0] == ("people", [(p0,)])
