@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import orjson
 from collections.abc import Callable, Sequence
+from itertools import islice
 from typing import Any
 
 from eventsourcing.utils import get_topic
@@ -188,8 +189,8 @@ class LedgerProjection:
         for (key,), (_, values) in batch.rows[TRANSACTIONS.name].items():
             if "kind" in values:
                 recent[key] = values
-        if len(recent) > RECENT:
-            for key in list(recent)[:len(recent) - RECENT]:
+        if len(recent) > RECENT:  # the oldest go: as many keys copied as leave, not all
+            for key in list(islice(recent, len(recent) - RECENT)):
                 del recent[key]
 
     def _recent(self, transaction: str) -> Row | None:
