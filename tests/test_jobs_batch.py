@@ -15,9 +15,9 @@ from ledger import Ledger
 from ledger.account import Account
 from ledger.adapters.batch import BatchWriter, planned
 from ledger.adapters.bulk import BulkReader
-from ledger.jobs import credit_month
 from ledger.commands import RecordContribution, parse
 from ledger.ids import account_id
+from ledger.jobs import credit_month
 
 
 def credit(month: str):
@@ -107,8 +107,12 @@ def test_walking_the_accounts_costs_the_same_on_every_page(memory_ledger: Ledger
     reader = BulkReader(memory_ledger)
     queries: list[tuple[str, list]] = []
     fetch = reader._fetch
-    reader._fetch = lambda recorder, sql, params: (queries.append((sql, params)),
-                                                   fetch(recorder, sql, params))[1]
+
+    def recorded(recorder, sql, params):  # noqa: ANN001, ANN202
+        queries.append((sql, params))
+        return fetch(recorder, sql, params)
+
+    reader._fetch = recorded
     pages = list(reader.ids_by_topic(get_topic(Account.Enrolled), UUID(int=0), None, 10))
     assert [len(p) for p in pages] == [10] * 8
     assert sorted(i for p in pages for i in p) == sorted(account_id(n) for n in names)

@@ -28,7 +28,6 @@ import pytest
 from cli import projections as cli_projections
 from conftest import PARAMETERS
 from ledger import Ledger, open_ledger
-from ledger.ids import account_id
 from ledger.commands import (
     BindFamilyMember,
     CloseYear,
@@ -39,6 +38,7 @@ from ledger.commands import (
     SettleVisit,
     Spend,
 )
+from ledger.ids import account_id
 from projections import ViewWorker, open_views, pipeline
 from projections import projection as projection_module
 from projections.log import EventLog, part_of
