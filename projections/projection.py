@@ -210,9 +210,11 @@ class LedgerProjection:
         1) comes before its other events and names the person. (Looking it up found
         nothing, and in a rebuild's child it waited for the writer to catch up first.)"""
         handled, people, enrolled = self.account_handlers, self.people, self.enrolled
-        fresh = {row[1] for row in rows if row[3] == enrolled}
-        unknown = {row[1] for row in rows
-                   if row[3] in handled and row[1] not in people and row[1] not in fresh}
+        # one pass: each unknown account's first event of the batch among its handled ones
+        # and its Enrolled (reversed, so the earliest wins); Enrolled first: enrolled here
+        first = {row[1]: row[3] for row in reversed(rows)
+                 if row[1] not in people and (row[3] in handled or row[3] == enrolled)}
+        unknown = [hex_id for hex_id, topic in first.items() if topic != enrolled]
         if unknown:
             found = self.lookup(PEOPLE.name, [(hex_id,) for hex_id in unknown])
             people.update({key[0]: row["person"] for key, row in found.items()})
@@ -244,16 +246,28 @@ class LedgerProjection:
         """The handler of an event kind that moves the balance: the balance, the day's
         change and the statement line (``flow``) by the kind's sign and value date, then
         ``effect``. One function per kind: the hot path of a rebuild."""
-        sign, day_of, add = kind.sign, kind.stored_day, ViewBatch.add_one
-        accounts, daily = ACCOUNTS.name, DAILY.name
+        sign, day_of, accounts, daily = kind.sign, kind.stored_day, ACCOUNTS.name, DAILY.name
 
         def move(batch: ViewBatch, person: str, d: dict[str, Any]) -> None:
             amount = d["amount"]
             if type(amount) is not int:  # a tampered body: named, never multiplied as text
                 raise TypeError(f"balance is {amount!r}, not an integer")
-            day = day_of(d)
-            add(batch, accounts, (person,), "balance", sign * amount)
-            add(batch, daily, (person, day), "change", sign * amount)
+            day, delta, tables = day_of(d), sign * amount, batch.rows
+            # ViewBatch.add_one twice, inline (the hot path): the balance, the day's change
+            rows, key = tables[accounts], (person,)
+            change = rows.get(key)
+            if change is None:
+                rows[key] = [{"balance": delta}, {}]
+            else:
+                added = change[0]
+                added["balance"] = added.get("balance", 0) + delta
+            rows, key = tables[daily], (person, day)
+            change = rows.get(key)
+            if change is None:
+                rows[key] = [{"change": delta}, {}]
+            else:
+                added = change[0]
+                added["change"] = added.get("change", 0) + delta
             flow(batch, person, d, day)
             if effect is not None:
                 effect(batch, person, d)
