@@ -246,28 +246,16 @@ class LedgerProjection:
         """The handler of an event kind that moves the balance: the balance, the day's
         change and the statement line (``flow``) by the kind's sign and value date, then
         ``effect``. One function per kind: the hot path of a rebuild."""
-        sign, day_of, accounts, daily = kind.sign, kind.stored_day, ACCOUNTS.name, DAILY.name
+        sign, day_of, add = kind.sign, kind.stored_day, ViewBatch.add_one
+        accounts, daily = ACCOUNTS.name, DAILY.name
 
         def move(batch: ViewBatch, person: str, d: dict[str, Any]) -> None:
             amount = d["amount"]
             if type(amount) is not int:  # a tampered body: named, never multiplied as text
                 raise TypeError(f"balance is {amount!r}, not an integer")
-            day, delta, tables = day_of(d), sign * amount, batch.rows
-            # ViewBatch.add_one twice, inline (the hot path): the balance, the day's change
-            rows, key = tables[accounts], (person,)
-            change = rows.get(key)
-            if change is None:
-                rows[key] = [{"balance": delta}, {}]
-            else:
-                added = change[0]
-                added["balance"] = added.get("balance", 0) + delta
-            rows, key = tables[daily], (person, day)
-            change = rows.get(key)
-            if change is None:
-                rows[key] = [{"change": delta}, {}]
-            else:
-                added = change[0]
-                added["change"] = added.get("change", 0) + delta
+            day = day_of(d)
+            add(batch, accounts, (person,), "balance", sign * amount)
+            add(batch, daily, (person, day), "change", sign * amount)
             flow(batch, person, d, day)
             if effect is not None:
                 effect(batch, person, d)
