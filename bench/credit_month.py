@@ -19,7 +19,10 @@ On SQLite a second baseline, the **floor**: every row the job wrote — the even
 chain links, the credited accounts' state rows (upserted) and month lines — written
 again with one ``executemany`` per table and batch into a copy of the store taken just
 before the job. It is the job's own SQL with no Python in between: what any job that
-stores what this one stores costs at least, and why ``job/bare`` cannot reach 1. The
+stores what this one stores costs at least, and why ``job/bare`` cannot reach 1. On
+PostgreSQL the floor is the same rows by ``COPY`` (the state rows copied into a temporary
+table, then upserted from it in one statement) into copies of the four tables as the job
+found them. The
 job's CPU seconds in this process are printed too (steadier than wall time on a
 loaded machine; with ``--workers`` they are the writing process's only).
 """
@@ -165,6 +168,112 @@ def floor_insert(before: Path, events: list[tuple], side: dict[str, list[tuple]]
     return seconds
 
 
+PG_TABLES = ("ledger_events", "ledger_events_chain", "ledger_events_accounts",
+             "ledger_events_months")
+
+
+def pg_snapshot(url: str, into: str) -> None:
+    """Copies of the ledger's four tables as they are now (their rows, keys and indexes),
+    in the schema ``into``: the PostgreSQL store as a job finds it."""
+    import psycopg
+
+    base, _, schema = url.partition("?schema=")
+    with psycopg.connect(base, autocommit=True) as db:
+        db.execute(f"DROP SCHEMA IF EXISTS {into} CASCADE")
+        db.execute(f"CREATE SCHEMA {into}")
+        for table in PG_TABLES:
+            db.execute(f"CREATE TABLE {into}.{table} (LIKE {schema}.{table} INCLUDING ALL)")
+            db.execute(f"INSERT INTO {into}.{table} SELECT * FROM {schema}.{table}")
+        db.execute("ANALYZE")
+
+
+def pg_job_rows(url: str, topic: str, months: bool = True) -> dict[str, list[tuple]]:
+    """Every row a job stored (PostgreSQL), in the order the job writes them: its events
+    (of ``topic``) and their chain links by notification id, their accounts' state rows
+    and (``months``: a crediting job's) their month lines by id."""
+    import psycopg
+
+    base, _, schema = url.partition("?schema=")
+    with psycopg.connect(base) as db:
+        events = db.execute(
+            f"SELECT originator_id, originator_version, topic, state FROM {schema}.ledger_events "
+            "WHERE topic = %s ORDER BY notification_id", (topic,)).fetchall()
+        links = db.execute(
+            f"SELECT c.* FROM {schema}.ledger_events_chain c JOIN {schema}.ledger_events e "
+            "ON e.notification_id = c.notification_id WHERE e.topic = %s "
+            "ORDER BY c.notification_id", (topic,)).fetchall()
+        credited = (f"(SELECT originator_id FROM {schema}.ledger_events "
+                    "WHERE topic = %s)")
+        states = db.execute(
+            f"SELECT s.* FROM {schema}.ledger_events_accounts s WHERE s.id IN {credited} "
+            "ORDER BY s.id", (topic,)).fetchall()
+        lines = db.execute(
+            f"SELECT m.* FROM {schema}.ledger_events_months m WHERE m.id IN {credited} "
+            "ORDER BY m.id, m.month", (topic,)).fetchall() if months else []
+    assert len(links) == len(events) == len(states), "a link and a state row an event"
+    assert not months or len(lines) == len(events), "a month line a credit"
+    return {"events": events, "links": links, "states": states, "months": lines}
+
+
+def pg_floor_insert(url: str, job: dict[str, list[tuple]], batch: int, into: str) -> float:
+    """Seconds to write every row of ``job`` by ``COPY`` into the copies of
+    :func:`pg_snapshot` in schema ``into``, ``batch`` events a transaction (their links, and the state rows and
+    month lines of the accounts they credit, in the same one; the state rows upserted from
+    a temporary table as the job upserts them): the job's rows with no Python in between."""
+    import psycopg
+
+    base = url.partition("?schema=")[0]
+    events, links = job["events"], job["links"]
+    states = {row[0]: row for row in job["states"]}
+    months_of: dict[object, list[tuple]] = {}
+    for row in job["months"]:
+        months_of.setdefault(row[0], []).append(row)
+    parts = dict.fromkeys(("events", "links", "states", "months"), 0.0)
+
+    def timed(part: str, began: float) -> float:
+        now = time.perf_counter()
+        parts[part] += now - began
+        return now
+
+    with psycopg.connect(base, autocommit=True) as db:
+        started = time.perf_counter()
+        for start in range(0, len(events), batch):
+            chunk = events[start:start + batch]
+            ids = sorted({row[0] for row in chunk})
+            with db.transaction():
+                cursor, began = db.cursor(), time.perf_counter()
+                with cursor.copy(f"COPY {into}.ledger_events (originator_id, "
+                                 "originator_version, topic, state) FROM STDIN") as copy:
+                    for row in chunk:
+                        copy.write_row(row)
+                began = timed("events", began)
+                with cursor.copy(f"COPY {into}.ledger_events_chain FROM STDIN") as copy:
+                    for row in links[start:start + batch]:
+                        copy.write_row(row)
+                began = timed("links", began)
+                cursor.execute("CREATE TEMP TABLE floor_states (id uuid, version bigint, "
+                               "topic text, state bytea) ON COMMIT DROP")
+                with cursor.copy("COPY floor_states FROM STDIN") as copy:
+                    for i in ids:
+                        copy.write_row(states[i])
+                cursor.execute(
+                    f"INSERT INTO {into}.ledger_events_accounts AS s SELECT * FROM "
+                    "floor_states ON CONFLICT (id) DO UPDATE SET version = excluded.version, "
+                    "topic = excluded.topic, state = excluded.state "
+                    "WHERE s.version < excluded.version")
+                began = timed("states", began)
+                with cursor.copy(f"COPY {into}.ledger_events_months FROM STDIN") as copy:
+                    for i in ids:
+                        for row in months_of.get(i, ()):
+                            copy.write_row(row)
+                timed("months", began)
+        seconds = time.perf_counter() - started
+        print(f"  ({into}: " + ", ".join(f"{name} {spent:.1f} s" for name, spent in parts.items())
+              + f", commits and the rest {seconds - sum(parts.values()):.1f} s)")
+        db.execute(f"DROP SCHEMA {into} CASCADE")
+    return seconds
+
+
 def empty_copy(store: Path, path: Path) -> Path:
     """A new SQLite file with ``store``'s tables and indexes and no rows."""
     with sqlite3.connect(store) as source:
@@ -211,12 +320,17 @@ def main() -> None:
         store = "PostgreSQL" if args.database.startswith("postgresql") else "SQLite"
         with fresh_store(args.database, work) as url:
             ledger = open_ledger(url, PARAMETERS)
+            pg_floors = store == "PostgreSQL" and args.shards == 1
+            if pg_floors:  # the empty store the import finds, for its floor
+                pg_snapshot(url, "bench_floor_import")
             enrolled = import_people(ledger, people, work / "people.rejects.csv",
                                      batch_size=args.batch_size, workers=args.workers)
             before = work / "before.db"
             if store == "SQLite":  # the store as the job finds it, for the floor
                 with sqlite3.connect(url) as source, sqlite3.connect(before) as copy:
                     source.backup(copy)
+            elif pg_floors:
+                pg_snapshot(url, "bench_floor")
             cpu, children = time.process_time(), _children_cpu()
             if args.shards == 1:
                 job = credit_month(ledger, credits, work / "credits.rejects.csv",
@@ -241,14 +355,21 @@ def main() -> None:
                     job_side_rows(str(before), enrolled_rows), args.batch_size)
                 floor_seconds = floor_insert(before, rows, job_side_rows(url, rows),
                                              args.batch_size)
+            elif pg_floors:
+                import_floor = pg_floor_insert(
+                    url, pg_job_rows(url, get_topic(Account.Enrolled), months=False),
+                    args.batch_size, "bench_floor_import")
+                floor_seconds = pg_floor_insert(url, pg_job_rows(url, topic), args.batch_size,
+                                                "bench_floor")
         job_rate, bare_rate = written / seconds, written / bare_seconds
         print(f"store: {store}; people: {args.people:,}; batch size: {args.batch_size:,}; "
               f"job processes: {args.shards}; deciding processes: {args.workers}")
         print(f"people import: {enrolled.written:,} enrolled in {enrolled.seconds:.1f} s "
               f"= {enrolled.written / enrolled.seconds:,.0f} events/s")
         if import_floor is not None:
-            print(f"  its floor: the same events, chain links and state rows, executemany "
-                  f"into an empty store: {import_floor:.1f} s = "
+            print(f"  its floor: the same events, chain links and state rows, "
+                  f"{'COPY' if store == 'PostgreSQL' else 'executemany'} into an empty "
+                  f"store: {import_floor:.1f} s = "
                   f"{enrolled.written / import_floor:,.0f} events/s")
         print(f"credit-month job: {written:,} credits in {seconds:.1f} s "
               f"= {job_rate:,.0f} events/s (ties out: {ties}; {cpu:.1f} CPU s in this "
@@ -261,7 +382,8 @@ def main() -> None:
         if floor_seconds is not None:
             floor_rate = written / floor_seconds
             print(f"floor: the same events with their chain links, state rows and month "
-                  f"lines, executemany into the store as it was: {floor_seconds:.1f} s = "
+                  f"lines, {'COPY' if store == 'PostgreSQL' else 'executemany'} into the "
+                  f"store as it was: {floor_seconds:.1f} s = "
                   f"{floor_rate:,.0f} credits/s ({floor_rate / bare_rate:.0%} of bare; "
                   f"job/floor {job_rate / floor_rate:.0%})")
         print(f"ratio job/bare: {job_rate / bare_rate:.0%}; peak memory {peak:,.0f} MiB "
