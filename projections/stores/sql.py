@@ -283,8 +283,8 @@ class SQLiteViews(SQLViews, SQLiteTrackingRecorder):
         The writing connection also keeps :data:`WRITER_CACHE_KIB` of pages instead of
         SQLite's 2 MiB: a batch's upserts land on pages all over the views (transactions
         and people by random ids), and with the small cache each spilled page was read
-        again from the file (the rebuild's writer: 3.7 → 2.9 µs an event, BENCHMARKS.md,
-        "Issue 9, thirteenth round")."""
+        again from the file (the rebuild's writer: 3.5–4.0 → 2.75–3.4 µs an event,
+        BENCHMARKS.md, "Issue 9, thirteenth round")."""
         datastore = self.datastore  # type: ignore[attr-defined]
         with datastore.get_connection(commit=commit) as connection:
             if commit and not getattr(connection, "gongji_views", False):
