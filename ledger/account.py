@@ -50,6 +50,12 @@ class Account(Aggregate):
     #: row stores them as they are, with nothing to decode (:class:`ledger.adapters.state.
     #: StateCodec`); they are the ones that grow with the years
     plain_state = ("credited", "pooling", "closed_years")
+    #: attributes that begin as copies of ``enrolled_as``: the state row leaves out each
+    #: one that still equals its enrolment value, and reading the row puts it back
+    #: (:class:`ledger.adapters.state.StateCodec`, row format 3): a fifth of the row
+    row_copies = ("enrolled_as", ("person", "region", "birth_date", "scheme", "has_account",
+                                  "retired_on", "standard_years", "total_years",
+                                  "lump_sum_until"))
 
     @staticmethod
     def create_id(person: str, **_: Any) -> UUID:
