@@ -52,7 +52,7 @@ class Account(Aggregate):
     plain_state = ("credited", "pooling", "closed_years")
     #: attributes that begin as copies of ``enrolled_as``: the state row leaves out each
     #: one that still equals its enrolment value, and reading the row puts it back
-    #: (:class:`ledger.adapters.state.StateCodec`, row format 3): a fifth of the row
+    #: (:class:`ledger.adapters.state.StateCodec`, row format 3): 28% of a new row
     row_copies = ("enrolled_as", ("person", "region", "birth_date", "scheme", "has_account",
                                   "retired_on", "standard_years", "total_years",
                                   "lump_sum_until"))
