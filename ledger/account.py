@@ -56,6 +56,12 @@ class Account(Aggregate):
     row_copies = ("enrolled_as", ("person", "region", "birth_date", "scheme", "has_account",
                                   "retired_on", "standard_years", "total_years",
                                   "lump_sum_until"))
+    #: the attributes holding a date or time (or None), and in ``enrolled_as`` the keys:
+    #: the state row writes them as ISO text and reads them back as their type (row
+    #: format 4), instead of the transcoder's tagged objects (124 of a new row's 577 bytes)
+    row_dates = {"_created_on": dt.datetime, "_modified_on": dt.datetime,
+                 "birth_date": dt.date, "retired_on": dt.date, "death_date": dt.date,
+                 "enrolled_as": {"birth_date": dt.date, "retired_on": dt.date}}
 
     @staticmethod
     def create_id(person: str, **_: Any) -> UUID:

@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
+from functools import lru_cache
 
 from policies.errors import InputError
 
@@ -101,5 +102,11 @@ class Rate:
         return Rate(self.value + other.value)
 
     def __str__(self) -> str:
-        exact = Decimal(self.value.numerator) / Decimal(self.value.denominator)
-        return format(exact.normalize(), "f")
+        return _rate_text(self.value.numerator, self.value.denominator)
+
+
+@lru_cache(maxsize=1024)
+def _rate_text(numerator: int, denominator: int) -> str:
+    """A rate's decimal text (``"0.02"``), worked out once per rate: a region has a few,
+    and a batch job writes one into every credit's working (``Credit.basis``)."""
+    return format((Decimal(numerator) / Decimal(denominator)).normalize(), "f")

@@ -30,7 +30,7 @@ from eventsourcing.persistence import IntegrityError, StoredEvent
 from ledger.account import Account
 from ledger.adapters.bulk import BulkReader
 from ledger.adapters.direct import DirectEvents, aggregate_of
-from ledger.adapters.state import state_rows
+from ledger.adapters.state import state_rows, stored_event
 from ledger.core import LedgerCore
 from ledger.ids import as_uuid, hex_of, uuid_of
 
@@ -107,8 +107,8 @@ def _unpickled(events: list, states: list, months: list, snapshots: list, older:
                counts: dict[str, int], hex_ids: bool = False) -> Prepared:
     def stored(rows: list, hex_ids: bool = hex_ids) -> list[StoredEvent]:
         if hex_ids:  # the ids as the store keeps them: no UUID made
-            return [StoredEvent(i, v, t, s) for i, v, t, s in rows]
-        return [StoredEvent(uuid_of(i), v, t, s) for i, v, t, s in rows]
+            return [stored_event(i, v, t, s) for i, v, t, s in rows]
+        return [stored_event(uuid_of(i), v, t, s) for i, v, t, s in rows]
 
     return Prepared(stored(events), stored(states),
                     months if hex_ids else [(uuid_of(i), m) for i, m in months],

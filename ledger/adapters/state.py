@@ -52,12 +52,35 @@ _FORMAT_2 = b'{"class_version":"row format 2",'
 #: format 3: format 2 without the attributes that still equal their copy in another one
 #: (the class's ``row_copies``); a reader of format 2 takes it for another class version
 _FORMAT_3 = b'{"class_version":"row format 3",'
+#: format 4: format 3 with the dates and times the class names (``row_dates``) written as
+#: their ISO text; a reader of format 3 takes it for another class version
+_FORMAT_4 = b'{"class_version":"row format 4",'
+#: the tag of the transcoder's ``{"_type_", "_data_"}`` objects: a row without it has
+#: nothing to decode in ``t``
+_TAG = b'"_type_"'
 
 #: ``plain_state`` is written with no ``default``: dates, times, subclasses of JSON's types
 #: and dataclasses in it raise rather than change type on the way back
 _PLAIN = (orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_SUBCLASS
           | orjson.OPT_PASSTHROUGH_DATACLASS)
 _BASE = ("_id", "_version", "_pending_events")  # kept in the row's own columns, or not kept
+
+
+_new = object.__new__
+_set = object.__setattr__
+
+
+def stored_event(originator_id: UUID | str, originator_version: int, topic: str,
+                 state: bytes) -> StoredEvent:
+    """``StoredEvent(originator_id, originator_version, topic, state)``, made without its
+    frozen dataclass ``__init__`` (four guarded ``__setattr__`` calls: 0.64 against 0.24
+    µs): the batch jobs make three a credit (the row read, the event, the new row). The
+    same object: equal, hashed and printed alike (``tests/test_state_rows.py``)."""
+    event = _new(StoredEvent)
+    _set(event, "__dict__", {"originator_id": originator_id,
+                             "originator_version": originator_version, "topic": topic,
+                             "state": state})
+    return event
 
 
 class StateCodec:
@@ -81,6 +104,16 @@ class StateCodec:
     fresh account's 791 bytes. A reader of format 2 sees a ``class_version`` that is not
     its class's and reads the account from its events.
 
+    Format 4 is format 3 for a class that also names ``row_dates``: ``{attribute: date or
+    datetime}``, or ``{attribute: {key: date or datetime}}`` for a dict attribute. Each
+    named value is written as its ISO text instead of the transcoder's ``{"_type_",
+    "_data_"}`` object (40 bytes more, and a dict to parse and look into) and read back by
+    its type's ``fromisoformat``, the transcoder's own decoding. A row holding none of
+    the tagged objects (most accounts: their dates are all named) is not walked for them
+    when read. A named attribute holding anything but its type or None (a string, a
+    ``datetime`` where a ``date`` is named) makes the row format 3, so no text is ever
+    taken for a date. A reader of format 3 reads the account from its events.
+
     ``c`` holds the attributes the aggregate class lists in ``plain_state``: those that
     hold nothing but JSON's own types (an account's credited months, pooling years and
     closed years), written by orjson without a ``default``, so that a date slipped into
@@ -103,7 +136,7 @@ class StateCodec:
         self._decoders = _decoders(getattr(mapper.transcoder, "types", {}))
 
     def row(self, aggregate: Aggregate, originator_id: UUID | str | None = None) -> StoredEvent:
-        """The aggregate's state row (format 2: see the class); its id ``originator_id``
+        """The aggregate's state row (formats 2–4: see the class); its id ``originator_id``
         when given (the aggregate's id as the store keeps it), else the aggregate's."""
         state = dict(vars(aggregate))
         for name in _BASE:
@@ -121,6 +154,12 @@ class StateCodec:
                 value, copy = state[name], original.get(name, absent)
                 if type(value) is type(copy) and value == copy:
                     del state[name]
+            dates = getattr(aggregate, "row_dates", None)
+            if dates is not None:
+                iso = _iso_dates(state, dates)
+                if iso is not None:
+                    head = _FORMAT_4
+                    state.update(iso)
         try:  # no ``default``: a date, time or other non-JSON value in them raises
             plain_json = orjson.dumps(plain, option=_PLAIN)
         except TypeError as error:
@@ -128,18 +167,24 @@ class StateCodec:
                             f"holding more than JSON's own types: {error}") from error
         data = b"".join((head, b'"c":', plain_json, b',"t":', orjson.dumps(
             state, default=self._tagged, option=orjson.OPT_PASSTHROUGH_DATETIME), b"}"))
-        return StoredEvent(aggregate.id if originator_id is None else originator_id,
-                           aggregate.version, get_topic(type(aggregate)), self.codec.seal(data))
+        return stored_event(aggregate.id if originator_id is None else originator_id,
+                            aggregate.version, get_topic(type(aggregate)),
+                            self.codec.seal(data))
 
     def decode_row(self, data: bytes, cls: type | None = None) -> dict[str, Any]:
         """A state row's JSON as the attributes of an aggregate of ``cls`` (any format;
-        format 3 needs the class's ``row_copies``)."""
-        copies = data.startswith(_FORMAT_3)
+        format 3 needs the class's ``row_copies``, format 4 its ``row_dates`` too)."""
+        dated = data.startswith(_FORMAT_4)
+        copies = dated or data.startswith(_FORMAT_3)
         if not (copies or data.startswith(_FORMAT_2)):
             return self.decode(data)  # a row from before format 2
         row = orjson.loads(data)
-        state = _untagged(row["t"], self._decoders)
+        state = row["t"]
+        if not dated or _TAG in data:  # no tag anywhere in the row: none to decode
+            state = _untagged(state, self._decoders)
         state.update(row["c"])
+        if dated:
+            _from_iso(state, cls.row_dates)  # type: ignore[union-attr]
         if copies:
             source, names = cls.row_copies  # type: ignore[union-attr]
             original = state[source]
@@ -153,7 +198,7 @@ class StateCodec:
         """A stored row of ``state`` as the mapper would store it: the transcoder's JSON
         (written by orjson), sealed by the mapper's cipher and compressor."""
         data = orjson.dumps(state, default=self._tagged, option=orjson.OPT_PASSTHROUGH_DATETIME)
-        return StoredEvent(originator_id, version, topic, self.codec.seal(data))
+        return stored_event(originator_id, version, topic, self.codec.seal(data))
 
     def decode(self, data: bytes) -> Any:
         """JSON bytes as the transcoder decodes them, about twice as fast: parsed by
@@ -174,6 +219,9 @@ class StateCodec:
         data = self.codec.open(row.state)
         if data.startswith(_FORMAT_3) and getattr(cls, "row_copies", None) is None:
             return None  # a class that no longer names its copies: read the events
+        if data.startswith(_FORMAT_4) and (getattr(cls, "row_copies", None) is None
+                                           or getattr(cls, "row_dates", None) is None):
+            return None  # nor its dates
         state = self.decode_row(data, cls)
         if state.pop("class_version", 1) != getattr(cls, "class_version", 1):
             return None
@@ -239,6 +287,69 @@ def _decoders(types: dict[type, Any]) -> dict[str, Any]:
 
 class _Absent:
     """No copy of an attribute: of no attribute's type, so never left out for it."""
+
+
+def _iso_dates(state: dict[str, Any], dates: dict[str, Any]) -> dict[str, Any] | None:
+    """What format 4 writes in place of the values of ``state`` that ``dates`` names:
+    their ISO text (a dict attribute: a copy with its named values so, the aggregate's own
+    dict untouched); None when a named value is neither its type nor None (the row is then
+    written in format 3).
+
+    The texts are orjson's, made in one call for all of them (0.5 µs for an account's
+    three, against 1.9 for three ``isoformat()`` calls): the same text ``isoformat()``
+    gives, so the same value comes back (``tests/test_state_rows.py``)."""
+    names: list[str] = []
+    values: list[Any] = []
+    inner: list[tuple[str, list[str]]] = []
+    for name, kind in dates.items():
+        value = state.get(name)
+        if value is None:
+            continue
+        if type(kind) is dict:
+            if type(value) is not dict:
+                return None
+            keys = []
+            for key, key_kind in kind.items():
+                item = value.get(key)
+                if item is None:
+                    continue
+                if type(item) is not key_kind:
+                    return None
+                keys.append(key)
+                values.append(item)
+            if keys:
+                inner.append((name, keys))
+        elif type(value) is kind:
+            names.append(name)
+            values.append(value)
+        else:
+            return None
+    if not values:
+        return {}
+    texts = orjson.loads(orjson.dumps(values))
+    changed = dict(zip(names, texts))
+    at = len(names)
+    for name, keys in inner:
+        copy = changed[name] = dict(state[name])
+        for key in keys:
+            copy[key] = texts[at]
+            at += 1
+    return changed
+
+
+def _from_iso(state: dict[str, Any], dates: dict[str, Any]) -> None:
+    """Undo :func:`_iso_dates` in place: each named text back to its date or time."""
+    for name, kind in dates.items():
+        value = state.get(name)
+        if value is None:
+            continue
+        if type(value) is str:
+            state[name] = kind.fromisoformat(value)
+        elif type(kind) is dict and type(value) is dict:
+            for key, key_kind in kind.items():
+                item = value.get(key)
+                if type(item) is str:
+                    value[key] = key_kind.fromisoformat(item)
 
 
 def _untagged(value: Any, decoders: dict[str, Any]) -> Any:
@@ -342,7 +453,7 @@ class StateSQLiteRecorder(ChainedSQLiteRecorder):
         with self.datastore.transaction(commit=False) as c:
             c.execute(f"SELECT * FROM {self.states_table_name} WHERE id IN "
                       f"({','.join('?' * len(ids))}) ORDER BY id", [i.hex for i in ids])
-            return [StoredEvent(uuid_of_hex(r[0]), r[1], r[2], bytes(r[3]))
+            return [stored_event(uuid_of_hex(r[0]), r[1], r[2], bytes(r[3]))
                     for r in c.fetchall()]
 
     def select_state(self, aggregate_id: UUID) -> StoredEvent | None:
@@ -467,7 +578,7 @@ class StatePostgresRecorder(ChainedPostgresRecorder):
             # ids and results in binary: no text array to write, no hex to undo per state
             curs.execute(self._q("SELECT * FROM {0}.{1} WHERE id = ANY(%b::uuid[]) ORDER BY id",
                                  "_states"), (list(ids),), binary=True)
-            return [StoredEvent(r["id"], r["version"], r["topic"], bytes(r["state"]))
+            return [stored_event(r["id"], r["version"], r["topic"], bytes(r["state"]))
                     for r in curs.fetchall()]
 
     def select_states_and_events(self, state_ids: Sequence[UUID], event_ids: Sequence[UUID],
