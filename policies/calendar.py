@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from policies.errors import InputError
 
@@ -30,12 +31,20 @@ class Month:
     def parse(cls, text: object) -> Month:
         if isinstance(text, Month):
             return text
+        known = _PARSED.get(text) if cls is Month and type(text) is str else None
+        if known is not None:  # a month is immutable: the one parsed before is as good
+            return known
         match = _MONTH.fullmatch(text) if isinstance(text, str) else None
         if match is None or not 1 <= int(match.group(2)) <= 12:
             raise InputError(f'month must be "YYYY-MM", got {text!r:.40}',
                              '月份须为 "YYYY-MM" 格式，例如 "2024-03"')
         _year_in_range(int(match.group(1)), text)
-        return cls(int(match.group(1)), int(match.group(2)))
+        month = cls(int(match.group(1)), int(match.group(2)))
+        if cls is Month and type(text) is str:
+            if len(_PARSED) >= _KEPT:
+                _PARSED.clear()
+            _PARSED[text] = month
+        return month
 
     @classmethod
     def of(cls, day: dt.date) -> Month:
@@ -47,13 +56,29 @@ class Month:
 
     @property
     def last_day(self) -> dt.date:
-        return self.next().first_day - dt.timedelta(days=1)
+        return _last_day(self.year, self.month)
 
     def next(self) -> Month:
         return Month(self.year + self.month // 12, self.month % 12 + 1)
 
     def __str__(self) -> str:
-        return f"{self.year:04d}-{self.month:02d}"
+        return _text(self.year, self.month)
+
+
+#: months parsed from text, by the text (a batch job parses the same month for every row)
+_PARSED: dict[str, Month] = {}
+_KEPT = 4096
+
+
+@lru_cache(maxsize=_KEPT)
+def _last_day(year: int, month: int) -> dt.date:
+    """A month's last day, worked out once (every credit's category asks for it)."""
+    return Month(year, month).next().first_day - dt.timedelta(days=1)
+
+
+@lru_cache(maxsize=_KEPT)
+def _text(year: int, month: int) -> str:
+    return f"{year:04d}-{month:02d}"
 
 
 def parse_date(text: object) -> dt.date:

@@ -272,3 +272,20 @@ def test_one_credit_per_person_and_month(memory_ledger: Ledger) -> None:
     assert _error(memory_ledger, "contribution", person="A", month="2024-05",
                   base="7777.78") is ErrorCode.DUPLICATE_CONFLICT
     assert memory_ledger.account_view("A").balance == 15556
+
+
+def test_months_parsed_and_kept_are_the_months_written() -> None:
+    """``Month.parse`` keeps what it parsed (a batch job parses one month per row): every
+    month FORMAT.md allows, parsed twice, is still itself, with its last day and text."""
+    import calendar as cal
+
+    from policies.errors import InputError
+
+    texts = [f"{1900 + n // 12:04d}-{n % 12 + 1:02d}" for n in range(300 * 12)]
+    for _ in range(2):
+        for text in texts:
+            month = M(text)
+            assert str(month) == text and month == Month(int(text[:4]), int(text[5:]))
+            assert month.last_day.day == cal.monthrange(month.year, month.month)[1]
+    with pytest.raises(InputError):
+        M("2024-13")

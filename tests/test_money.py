@@ -102,3 +102,13 @@ def test_rate_is_exact_not_binary() -> None:
 def test_rate_parse_refuses_floats_and_garbage(bad: object) -> None:
     with pytest.raises(MoneyFormatError):
         Rate.parse(bad)
+
+
+@pytest.mark.parametrize("text, shown, plus_a_hundredth", [
+    ("0.02", "0.02", "0.03"), ("0.30", "0.3", "0.31"), ("1", "1", "1.01"),
+    ("0.125", "0.125", "0.135"), ("1.50", "1.5", "1.51"), ("0.99", "0.99", "1")])
+def test_a_rate_is_shown_in_its_shortest_decimals_every_time(
+        text: str, shown: str, plus_a_hundredth: str) -> None:
+    """A rate's text is worked out once and kept: the second time it is the same."""
+    assert str(Rate.parse(text)) == shown and str(Rate.parse(text)) == shown
+    assert str(Rate.parse(text) + Rate.parse("0.01")) == plus_a_hundredth

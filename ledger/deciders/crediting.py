@@ -6,9 +6,7 @@ DOMAIN.md 4 and 9. Each decider: the policy, a repeat of the same credit (a retr
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable
-from functools import lru_cache
 from typing import Any
 
 from ledger.account import Account
@@ -76,7 +74,7 @@ def plan_contribution(
     already credited by an *allotment* is ``duplicate_conflict`` (one credit per
     person-month). :func:`decide_contribution` and the batch job's direct path
     (:mod:`ledger.jobs.credit_month`) both decide with this function."""
-    policy = book.in_force(account.region, _last_day(cmd.month))
+    policy = book.in_force(account.region, cmd.month.last_day)
     month = str(cmd.month)
     prior = account.credited.get(month)
     if prior is not None and prior[0] == "contribution":
@@ -88,12 +86,6 @@ def plan_contribution(
     account.require_uncredited(month)
     return Credited(credit.amount, credit.article), {
         "month": month, "base": cmd.base, "amount": credit.amount, "article": credit.article}
-
-
-@lru_cache(maxsize=256)
-def _last_day(month: Month) -> dt.date:
-    """``month.last_day``, worked out once per month (a batch credits one month for all)."""
-    return month.last_day
 
 
 def decide_contribution(
@@ -112,7 +104,7 @@ def plan_allotment(
 
     The order of :func:`plan_contribution`; a policy whose allotment lacks its deployment
     figure (nanchang's average pension) is ``policy_invalid`` first."""
-    policy = book.in_force(account.region, _last_day(cmd.month))
+    policy = book.in_force(account.region, cmd.month.last_day)
     credits.require_allotment_figures(policy)
     month = str(cmd.month)
     prior = account.credited.get(month)
