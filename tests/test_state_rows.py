@@ -367,6 +367,28 @@ def test_a_row_of_format_4_needs_a_class_naming_its_dates(ledger: Ledger, monkey
     rows_equal_events(ledger, "A")
 
 
+def test_an_event_is_encoded_as_the_transcoder_encodes_it(ledger: Ledger) -> None:
+    """``StateCodec.event`` writes the transcoder's very bytes, whatever shape a time has:
+    in UTC with and without microseconds (orjson writes those), in another zone or none
+    (``isoformat()``), the same time twice, a date beside them."""
+    import datetime as dt
+
+    codec = StateCodec(ledger.mapper)
+    east = dt.timezone(dt.timedelta(hours=8))
+    times = [dt.datetime(2024, 1, 2, 3, 4, 5, 678901, tzinfo=dt.timezone.utc),
+             dt.datetime(2024, 1, 2, 3, 4, 5, tzinfo=dt.timezone.utc),
+             dt.datetime(1900, 1, 1, tzinfo=dt.timezone.utc),
+             dt.datetime(2024, 1, 2, 3, 4, 5, 600, tzinfo=east),
+             dt.datetime(2024, 1, 2, 3, 4, 5),
+             dt.datetime.now(dt.timezone.utc)]
+    for when in times:
+        state = {"timestamp": when, "month": "2024-01", "day": dt.date(2024, 1, 31),
+                 "again": when, "nested": {"at": [when, dt.date(1980, 1, 1)]}}
+        data = codec.codec.open(codec.event(account_id("A"), 1, "t", state).state)
+        assert data == ledger.mapper.transcoder.encode(state)
+        assert codec.decode(data) == state
+
+
 def test_a_stored_event_made_fast_is_a_stored_event() -> None:
     """``stored_event`` makes what ``StoredEvent(…)`` makes: equal, hashed, printed and
     pickled alike, and as frozen."""
