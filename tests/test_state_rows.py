@@ -82,6 +82,51 @@ def test_commands_read_the_row(ledger: Ledger) -> None:
         ("mismatch", account_id("A").hex)]
 
 
+def _sql(ledger: Ledger, statement: str, *params: object) -> None:
+    """Run ``statement`` on the ledger's store behind its back (``?`` for a parameter)."""
+    if ledger.env.get("PERSISTENCE_MODULE") == "eventsourcing.sqlite":
+        import sqlite3
+
+        with sqlite3.connect(ledger.env["SQLITE_DBNAME"]) as db:
+            db.execute(statement, params)
+        return
+    import psycopg
+
+    env = ledger.env
+    with psycopg.connect(dbname=env["POSTGRES_DBNAME"], host=env["POSTGRES_HOST"],
+                         user=env["POSTGRES_USER"], autocommit=True) as db:
+        db.execute(statement.replace("?", "%s"), params)
+
+
+def test_an_import_finds_an_account_stored_without_its_row(ledger: Ledger, tmp_path) -> None:
+    """The people import looks for its accounts in the state rows alone. An account
+    stored without one (written around the ledger) is taken for new: its ``Enrolled``
+    clashes with the stored one on the events' key, and the batch is redone account by
+    account from the events. The person is then a repeat (or a conflict), never enrolled
+    twice, and the new person of the same batch is enrolled once."""
+    from jobs_support import PEOPLE_HEADER, write
+    from ledger.jobs import import_people
+
+    rows = "A,suizhou,1985-01-01,,,,\nB,suizhou,1986-01-01,,,,\n"
+    assert import_people(ledger, write(tmp_path / "p.csv", PEOPLE_HEADER + rows),
+                         tmp_path / "r.csv").written == 2
+    states, _, _ = sql_tables(ledger)
+    hidden = account_id("B")
+    _sql(ledger, f"DELETE FROM {states} WHERE id = ?",
+         hidden.hex if "uuid" not in sql_tables(ledger)[2] else hidden)
+    assert ledger.recorder.select_state(hidden) is None
+    again = import_people(ledger, write(tmp_path / "q.csv", PEOPLE_HEADER + rows
+                                        + "C,suizhou,1987-01-01,,,,\n"), tmp_path / "r.csv")
+    assert (again.written, again.already, again.fallbacks) == (1, 2, 1)
+    conflict = import_people(ledger, write(tmp_path / "x.csv", PEOPLE_HEADER
+                                           + "B,suizhou,1990-01-01,,,,\n"), tmp_path / "r.csv")
+    assert dict(conflict.rejected) == {"duplicate_conflict": 1}
+    assert [e.originator_version for e in ledger.events.get(hidden)] == [1]
+    assert str(ledger.account("B").birth_date) == "1986-01-01"
+    assert ledger.account("C").version == 1 and ledger.recorder.select_state(
+        account_id("C")) is not None
+
+
 def test_a_stale_row_is_repaired_and_the_command_goes_through(ledger: Ledger) -> None:
     ledger.enroll(EnrollPerson(person="A", region="suizhou", birth_date="1980-01-01"))
     old = StateCodec(ledger.mapper).row(ledger.account("A"))

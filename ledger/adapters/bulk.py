@@ -39,10 +39,16 @@ class BulkReader:
 
     # -- aggregates ---------------------------------------------------------------------
 
-    def aggregates(self, ids: Iterable[UUID], states: bool = True) -> dict[UUID, Aggregate]:
+    def aggregates(self, ids: Iterable[UUID], states: bool = True,
+                   rows_only: bool = False) -> dict[UUID, Aggregate]:
         """The current state of each id that exists (missing ids are simply absent): from
         the state rows (:mod:`ledger.adapters.state`) in one query, and for ids without
-        one (or with ``states=False``) from snapshots and events."""
+        one (or with ``states=False``) from snapshots and events.
+
+        ``rows_only``: the state rows alone, an id without one taken for no aggregate. For
+        a batch that *creates* what is missing (the people import): were one there after
+        all (its events stored without a row), its version 1 is taken and the events' key
+        refuses the batch, which is then redone account by account from the events."""
         ids = sorted(dict.fromkeys(ids))  # a batch comes in key order: kept, sorted in O(n)
         if not ids:
             return {}
@@ -55,7 +61,7 @@ class BulkReader:
                 if account is not None:
                     state[row.originator_id] = account
             ids = [i for i in ids if i not in state]
-            if not ids:
+            if not ids or rows_only:
                 return state
         after: dict[UUID, int] = dict.fromkeys(ids, 0)
         if self.snapshots is not None:

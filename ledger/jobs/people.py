@@ -73,8 +73,8 @@ def import_people(
     try:
         batches = csv_batches(source, shard, batch_size, summary,
                               key=lambda row: account_id(row.fields.get("person", "")))
-        return run_batches(ledger, summary, batches, planned(plan), rejects, progress,
-                           csv_reject_row((*COLUMNS, *OPTIONAL)))
+        return run_batches(ledger, summary, batches, planned(plan, creates=True), rejects,
+                           progress, csv_reject_row((*COLUMNS, *OPTIONAL)))
     finally:
         rejects.close()
 
