@@ -8,8 +8,8 @@ two side by side; in several processes they do. The log is cut two ways:
 - into *ranges* of ``batch_size`` notification ids, written one at a time, in order, each
   with its compare-and-set on the position, exactly as
   :meth:`~projections.worker.ViewWorker.catch_up` writes its batches;
-- into *parts* by aggregate (:func:`projections.log.part_of`: the last hex digit of the
-  originator id), one per child. Every event of an aggregate is in one part, and no view
+- into *parts* by aggregate (:func:`projections.log.part_of`: ranges of the originator
+  ids), one per child. Every event of an aggregate is in one part, and no view
   row takes a *value* from two aggregates (an account's rows from its own events, a
   transaction's from its own; rows that several aggregates feed — the fund, statement,
   institution and family sums — are only *added* to), so the children's changes of one

@@ -106,17 +106,36 @@ def test_children_rebuild_the_views_of_one_process(ledger: Ledger, views: ViewSt
 
 def test_the_parts_of_the_log_split_it_by_aggregate(ledger: Ledger) -> None:
     """Every event falls in exactly one part, each aggregate's in one part (the same
-    one on every store: the last hex digit of its id)."""
+    one on every store: the range its id falls in, by its first hex digit)."""
     history(ledger, people=4)
     log = EventLog(ledger.recorder)
     head = log.head()
     every = log.read(0, head)
-    for parts in (1, 2, 3):
+    assert len({row[1][0] for row in every}) > 4  # ids spread over the ranges
+    for parts in (1, 2, 3, 16):
         split = [log.read_part(0, head, part, parts) for part in range(parts)]
         assert sorted(row for rows in split for row in rows) == every
         for part, rows in enumerate(split):
             assert {part_of(row[1], parts) for row in rows} <= {part}
     assert log.read_part(3, 5, 0, 1) == every[3:5]
+
+
+def test_the_parts_are_ranges_of_the_ids() -> None:
+    """``part_bounds`` cuts the 32-digit hex ids into ``parts`` ranges by their first digit,
+    the ranges ``part_of`` names: contiguous, covering every id, none twice."""
+    from projections.log import HEX, part_bounds
+
+    for parts in range(1, 17):
+        bounds = [part_bounds(part, parts) for part in range(parts)]
+        assert bounds[0][0] == "0" * 32 and bounds[-1][1] is None
+        assert all(high == low for (_, high), (low, _) in zip(bounds, bounds[1:]))
+        for digit in HEX:
+            for tail in ("0" * 31, "f" * 31):
+                part = part_of(digit + tail, parts)
+                low, high = bounds[part]
+                assert low <= digit + tail and (high is None or digit + tail < high)
+    with pytest.raises(ValueError):
+        part_bounds(0, 17)
 
 
 def _redis_url(views: ViewStore) -> str:
