@@ -226,6 +226,7 @@ def test_the_row_keeps_the_growing_attributes_apart_as_plain_json(ledger: Ledger
     assert b"_type_" not in plain and b'"closed_years":[' in plain
     assert b'"birth_date":"1980-01-01"' in tagged
     assert b'"bindings":{"B":[["spouse",{"_type_":"date_iso","_data_":"2024-01-01"}' in tagged
+    assert b',"p":' not in data
     rows_equal_events(ledger, "A", "B")
     account = ledger.account("A")
     assert type(account.birth_date).__name__ == "date"
@@ -325,6 +326,7 @@ def test_the_named_dates_are_iso_text_and_come_back_as_their_types(ledger: Ledge
     data = _json_of(ledger, "A")
     account = ledger.account("A")
     assert data.startswith(FORMAT_4) and b"_type_" not in data
+    assert b',"p":{' in data and b',"t":' not in data  # nothing tagged: nothing to walk
     assert b'"birth_date":"1960-01-01"' in data
     assert b'"_created_on":"%s"' % account.created_on.isoformat().encode() in data
     ledger.retire(RecordRetirement(person="A", date="2024-03-15"))
@@ -365,6 +367,27 @@ def test_a_named_attribute_of_another_type_keeps_its_row_in_format_3(ledger: Led
     assert codec.codec.open(codec.row(fresh).state).startswith(FORMAT_4)
     assert {k: (v, type(v)) for k, v in fresh.enrolled_as.items()} == before
     assert type(fresh.created_on) is dt.datetime
+
+
+def test_text_that_looks_like_a_tag_is_read_as_text(ledger: Ledger) -> None:
+    """A format-4 row is walked for tags when its other attributes show the tag's text,
+    even as a string of their own: the string comes back as it was, and so does every
+    date. (Inside a longer string the tag's quotes are escaped: no tag is seen.)"""
+    import datetime as dt
+
+    ledger.enroll(EnrollPerson(person="A", region="suizhou", birth_date="1980-01-01"))
+    codec = StateCodec(ledger.mapper)
+    account = ledger.account("A")
+    account.status = "_type_"
+    data = codec.codec.open(codec.row(account).state)
+    assert data.startswith(FORMAT_4) and b',"t":' in data and b',"p":' not in data
+    loaded = codec.load(codec.row(account))
+    assert loaded.status == "_type_"
+    assert vars(loaded) == vars(account) and type(loaded.created_on) is dt.datetime
+    account.status = 'active "_type_" note'
+    data = codec.codec.open(codec.row(account).state)
+    assert b',"p":' in data
+    assert codec.load(codec.row(account)).status == 'active "_type_" note'
 
 
 def test_times_in_any_zone_come_back_equal(ledger: Ledger) -> None:

@@ -55,8 +55,8 @@ _FORMAT_3 = b'{"class_version":"row format 3",'
 #: format 4: format 3 with the dates and times the class names (``row_dates``) written as
 #: their ISO text; a reader of format 3 takes it for another class version
 _FORMAT_4 = b'{"class_version":"row format 4",'
-#: the tag of the transcoder's ``{"_type_", "_data_"}`` objects: a row without it has
-#: nothing to decode in ``t``
+#: the tag of the transcoder's ``{"_type_", "_data_"}`` objects: a format-4 row whose
+#: other attributes hold none has them under ``p`` (nothing to decode), not ``t``
 _TAG = b'"_type_"'
 
 #: ``plain_state`` is written with no ``default``: dates, times, subclasses of JSON's types
@@ -110,9 +110,11 @@ class StateCodec:
     datetime}``, or ``{attribute: {key: date or datetime}}`` for a dict attribute. Each
     named value is written as its ISO text instead of the transcoder's ``{"_type_",
     "_data_"}`` object (40 bytes more, and a dict to parse and look into) and read back by
-    its type's ``fromisoformat``, the transcoder's own decoding. A row holding none of
-    the tagged objects (most accounts: their dates are all named) is not walked for them
-    when read. A named attribute holding anything but its type or None (a string, a
+    its type's ``fromisoformat``, the transcoder's own decoding. When the other
+    attributes hold no tagged object (most accounts: their dates are all named), they are
+    written under ``p`` instead of ``t``, and reading the row does not walk them. (Looking
+    for a tag in the whole row when reading it cost 3.6 µs for a row with ten years of
+    credited months: the writer looks in ``t`` alone, a few hundred bytes.) A named attribute holding anything but its type or None (a string, a
     ``datetime`` where a ``date`` is named) makes the row format 3, so no text is ever
     taken for a date. A reader of format 3 reads the account from its events.
 
@@ -167,8 +169,9 @@ class StateCodec:
         except TypeError as error:
             raise TypeError(f"{type(aggregate).__name__}.plain_state names an attribute "
                             f"holding more than JSON's own types: {error}") from error
-        data = b"".join((head, b'"c":', plain_json, b',"t":', orjson.dumps(
-            state, default=self._tagged, option=orjson.OPT_PASSTHROUGH_DATETIME), b"}"))
+        other = orjson.dumps(state, default=self._tagged, option=orjson.OPT_PASSTHROUGH_DATETIME)
+        data = b"".join((head, b'"c":', plain_json, b',"p":' if head is _FORMAT_4 and
+                         _TAG not in other else b',"t":', other, b"}"))
         return stored_event(aggregate.id if originator_id is None else originator_id,
                             aggregate.version, get_topic(type(aggregate)),
                             self.codec.seal(data))
@@ -181,9 +184,9 @@ class StateCodec:
         if not (copies or data.startswith(_FORMAT_2)):
             return self.decode(data)  # a row from before format 2
         row = orjson.loads(data)
-        state = row["t"]
-        if not dated or _TAG in data:  # no tag anywhere in the row: none to decode
-            state = _untagged(state, self._decoders)
+        state = row.get("p")  # format 4 with nothing tagged: nothing to decode
+        if state is None:
+            state = _untagged(row["t"], self._decoders)
         state.update(row["c"])
         if dated:
             _from_iso(state, cls.row_dates)  # type: ignore[union-attr]
