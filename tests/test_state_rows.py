@@ -287,16 +287,20 @@ def test_only_an_equal_value_of_the_same_type_is_left_out(ledger: Ledger) -> Non
     assert type(loaded.enrolled_as["has_account"]) is bool
 
 
+def _credited(ledger: Ledger) -> tuple[StateCodec, object]:
+    """A codec, and account A enrolled and credited one month."""
+    ledger.enroll(EnrollPerson(person="A", region="suizhou", birth_date="1980-01-01"))
+    ledger.credit_contribution(RecordContribution(person="A", month="2024-01", base="5000.00"))
+    return StateCodec(ledger.mapper), ledger.account("A")
+
+
 def test_a_row_of_format_2_is_read_and_rewritten(ledger: Ledger, monkeypatch) -> None:
     """A format-2 row (every attribute written out) still loads; the next save writes
     format 4. A row of format 3 or 4 read by a class that names no copies (a release
     without them) is not used: the account comes from its events."""
     from ledger.account import Account
 
-    ledger.enroll(EnrollPerson(person="A", region="suizhou", birth_date="1980-01-01"))
-    ledger.credit_contribution(RecordContribution(person="A", month="2024-01", base="5000.00"))
-    codec = StateCodec(ledger.mapper)
-    account = ledger.account("A")
+    codec, account = _credited(ledger)
     with monkeypatch.context() as patched:
         patched.setattr(Account, "row_copies", None)
         second = codec.row(account)
@@ -418,10 +422,7 @@ def test_a_row_of_format_4_needs_a_class_naming_its_dates(ledger: Ledger, monkey
     one reads, and its next save writes format 4."""
     from ledger.account import Account
 
-    ledger.enroll(EnrollPerson(person="A", region="suizhou", birth_date="1980-01-01"))
-    ledger.credit_contribution(RecordContribution(person="A", month="2024-01", base="5000.00"))
-    codec = StateCodec(ledger.mapper)
-    account = ledger.account("A")
+    codec, account = _credited(ledger)
     with monkeypatch.context() as patched:
         patched.setattr(Account, "row_dates", None)
         third = codec.row(account)
