@@ -35,8 +35,9 @@ def part_bounds(part: int, parts: int) -> tuple[str, str | None]:
     rows of every part."""
     if not 1 <= parts <= 16 or not 0 <= part < parts:
         raise ValueError(f"part {part} of {parts}: 1 to 16 parts")
-    low, high = -(-16 * part // parts), -(-16 * (part + 1) // parts)
-    return HEX[low] + "0" * 31, None if high >= 16 else HEX[high] + "0" * 31
+    digits = [digit for digit in HEX if part_of(digit, parts) == part]  # part_of's cut
+    after = HEX.index(digits[-1]) + 1
+    return digits[0] + "0" * 31, None if after == 16 else HEX[after] + "0" * 31
 
 
 class EventLog:

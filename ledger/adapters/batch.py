@@ -311,7 +311,7 @@ def planned(plan: Plan, creates: bool = False) -> Decide:
     events too (4–5% of an import): an account stored without a row (written around the
     ledger, or by a release before the rows) is taken for new, its ``Enrolled`` clashes
     with the stored one on the events' key, and the batch is redone account by account,
-    each loaded from its events (``tests/test_jobs_batch.py``)."""
+    each loaded from its events (``tests/test_state_rows.py``)."""
 
     def decide(account: Account | None, items: Sequence[Item]) -> tuple[list, Account | None]:
         made: list[Account] = []

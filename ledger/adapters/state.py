@@ -63,8 +63,8 @@ _TAG = b'"_type_"'
 #: and dataclasses in it raise rather than change type on the way back
 _PLAIN = (orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_SUBCLASS
           | orjson.OPT_PASSTHROUGH_DATACLASS)
-_BASE = ("_id", "_version", "_pending_events")
-_UTC = dt.timezone.utc  # kept in the row's own columns, or not kept
+_BASE = ("_id", "_version", "_pending_events")  # kept in the row's own columns, or not kept
+_UTC = dt.timezone.utc
 
 
 _new = object.__new__
@@ -114,9 +114,10 @@ class StateCodec:
     attributes hold no tagged object (most accounts: their dates are all named), they are
     written under ``p`` instead of ``t``, and reading the row does not walk them. (Looking
     for a tag in the whole row when reading it cost 3.6 µs for a row with ten years of
-    credited months: the writer looks in ``t`` alone, a few hundred bytes.) A named attribute holding anything but its type or None (a string, a
-    ``datetime`` where a ``date`` is named) makes the row format 3, so no text is ever
-    taken for a date. A reader of format 3 reads the account from its events.
+    credited months: the writer looks in what it just wrote, a few hundred bytes.) A named
+    attribute holding anything but its type or None (a string, a ``datetime`` where a
+    ``date`` is named) makes the row format 3, so no text is ever taken for a date. A
+    reader of format 3 reads the account from its events.
 
     ``c`` holds the attributes the aggregate class lists in ``plain_state``: those that
     hold nothing but JSON's own types (an account's credited months, pooling years and
